@@ -1,0 +1,1 @@
+"""Shared pytest fixtures. Expensive ezkl artifacts are built once per session."""
