@@ -1,0 +1,151 @@
+"""Export one SGD step of a spec to ONNX (trainer side; imports torch).
+
+The graph computes, for an MLP with ReLU hidden layers and mean softmax cross-entropy:
+
+* forward  ``z_i = a_{i-1} W_i^T + b_i``, ``a_i = relu(z_i)``,
+  ``p = softmax(max(z_L - rowmax(z_L), -SOFTMAX_CLAMP))``;
+* loss gradient ``dz_L = (p - y) / B``;
+* backward ``dW_i = dz_i^T a_{i-1}``, ``db_i = sum_rows(dz_i)``,
+  ``dz_{i-1} = (dz_i W_i) * [z_{i-1} > 0]``;
+* update ``W_i' = W_i - lr * dW_i`` (plain SGD, no momentum or weight decay).
+
+The clamp keeps every input of the circuit's exp lookup inside ``[-SOFTMAX_CLAMP, 0]``, so the
+lookup table is small and no honest step can fall outside it; softmax is shift-invariant, and the
+clamp changes a probability only when a logit trails the largest by more than 8, by at most
+``exp(-8) = 3.4e-4``.
+
+The backward pass is written out explicitly rather than traced from autograd: ezkl compiles these ops
+(MatMul, Relu, Softmax, Greater, Mul, ReduceSum, Sub), and the constants ``lr`` and ``1/B`` come from
+the spec in Python, never from tensor shapes. Graph inputs are the parameters in
+:meth:`ModelSpec.param_shapes` order, then ``x`` ``(B, in)`` and one-hot ``y`` ``(B, classes)``; the
+outputs are the updated parameters in the same order.
+
+``tests/test_export.py`` checks the ONNX step (onnxruntime) against ``torch.optim.SGD`` to 1e-5.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pot.errors import ExportError
+from pot.spec import ModelSpec
+
+ONNX_OPSET = 17
+SOFTMAX_CLAMP = 8  # logit gap below which softmax inputs are clamped (natural-log units)
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError as e:  # pragma: no cover - depends on the install
+        raise ExportError("exporting a step needs torch: pip install 'pot[train]'") from e
+    return torch
+
+
+def step_module(spec: ModelSpec) -> Any:
+    """A ``torch.nn.Module`` whose forward is one SGD step of ``spec`` (see the module docstring)."""
+    torch = _torch()
+    n_layers = len(spec.layers) - 1
+    lr = float(spec.lr)
+    inv_batch = 1.0 / spec.batch_size
+
+    class SGDStep(torch.nn.Module):  # type: ignore[name-defined]
+        def forward(self, *tensors: Any) -> tuple[Any, ...]:
+            params = tensors[: 2 * n_layers]
+            x, y = tensors[2 * n_layers], tensors[2 * n_layers + 1]
+            ws, bs = params[0::2], params[1::2]
+            acts, pre = [x], []
+            for i in range(n_layers):
+                z = acts[-1] @ ws[i].t() + bs[i]
+                pre.append(z)
+                acts.append(torch.relu(z) if i < n_layers - 1 else z)
+            logits = pre[-1]
+            shifted = logits - logits.max(dim=1, keepdim=True).values
+            p = torch.softmax(torch.clamp(shifted, min=-float(SOFTMAX_CLAMP)), dim=1)
+            dz = (p - y) * inv_batch
+            new: list[Any] = [None] * (2 * n_layers)
+            for i in reversed(range(n_layers)):
+                dw = dz.t() @ acts[i]
+                db = dz.sum(0)
+                if i > 0:
+                    dz = (dz @ ws[i]) * (pre[i - 1] > 0).to(dz.dtype)
+                new[2 * i] = ws[i] - lr * dw
+                new[2 * i + 1] = bs[i] - lr * db
+            return tuple(new)
+
+    return SGDStep()
+
+
+def input_names(spec: ModelSpec) -> list[str]:
+    """Graph input names: parameters, then ``x`` and ``y``."""
+    return [name for name, _ in spec.param_shapes()] + ["x", "y"]
+
+
+def export_step(spec: ModelSpec, path: Path) -> None:
+    """Write the ONNX graph of one SGD step of ``spec`` to ``path`` (opset 17).
+
+    Raises
+    ------
+    ExportError
+        If torch's exporter fails.
+    """
+    torch = _torch()
+    args = [torch.zeros(shape) for _, shape in spec.param_shapes()]
+    args += [torch.zeros(spec.batch_size, spec.n_features),
+             torch.zeros(spec.batch_size, spec.n_classes)]
+    outputs = [f"{name}_next" for name, _ in spec.param_shapes()]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # legacy exporter, on purpose
+            torch.onnx.export(
+                step_module(spec), tuple(args), str(path), opset_version=ONNX_OPSET, dynamo=False,
+                input_names=input_names(spec), output_names=outputs,
+            )
+    except Exception as e:  # torch raises many unrelated types here
+        raise ExportError(f"ONNX export of spec {spec.name!r} failed: {e}") from e
+
+
+def torch_sgd_step(
+    spec: ModelSpec, params: dict[str, np.ndarray], x: np.ndarray, y_onehot: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Reference: one ``torch.optim.SGD`` step of the spec's model in float64.
+
+    Parameters
+    ----------
+    params
+        Float parameters by name, shapes as in :meth:`ModelSpec.param_shapes`.
+    x, y_onehot
+        ``(B, in)`` and ``(B, classes)``.
+
+    Returns
+    -------
+    dict
+        The updated float64 parameters.
+    """
+    torch = _torch()
+    layers: list[Any] = []
+    for i in range(1, len(spec.layers)):
+        lin = torch.nn.Linear(spec.layers[i - 1], spec.layers[i]).double()
+        with torch.no_grad():
+            lin.weight.copy_(torch.from_numpy(np.asarray(params[f"w{i}"], dtype=np.float64)))
+            lin.bias.copy_(torch.from_numpy(np.asarray(params[f"b{i}"], dtype=np.float64)))
+        layers.append(lin)
+        if i < len(spec.layers) - 1:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    opt = torch.optim.SGD(model.parameters(), lr=float(spec.lr))
+    opt.zero_grad()
+    logits = model(torch.from_numpy(np.asarray(x, dtype=np.float64)))
+    target = torch.from_numpy(np.asarray(y_onehot, dtype=np.float64))
+    loss = torch.nn.functional.cross_entropy(logits, target)
+    loss.backward()
+    opt.step()
+    out: dict[str, np.ndarray] = {}
+    for i, lin in enumerate((m for m in layers if isinstance(m, torch.nn.Linear)), start=1):
+        out[f"w{i}"] = lin.weight.detach().numpy().copy()
+        out[f"b{i}"] = lin.bias.detach().numpy().copy()
+    return out
