@@ -162,8 +162,11 @@ def test_signing_digest_is_keccak_of_the_canonical_json():
             "signing body $.x must be null, a bool, an int, a str, a list or an object, got bytes",
         ),
         ({1: "a"}, "signing body $ has a key that is not a string"),
-        ({"é": 1}, "signing body $ has a key that is not ASCII"),
-        ({"x": ["ok", "é"]}, "signing body $.x[1] must be an ASCII string"),
+        ({"é": 1}, "signing body $ has a key that is not printable ASCII"),
+        ({"a\tb": 1}, "signing body $ has a key that is not printable ASCII"),
+        ({"x": ["ok", "é"]}, "signing body $.x[1] must be a printable ASCII string"),
+        ({"x": "line\n"}, "signing body $.x must be a printable ASCII string"),
+        ({"x": "\x7f"}, "signing body $.x must be a printable ASCII string"),
         (
             {"x": 2**53},
             "signing body $.x must be an integer of magnitude at most 2**53 - 1; "
@@ -181,6 +184,12 @@ def test_signing_json_refuses_values_without_one_canonical_form(body, error):
     with pytest.raises(EncodingError) as info:
         signing_json(body)
     assert str(info.value) == error
+
+
+def test_signing_json_accepts_every_printable_ascii_character():
+    printable = "".join(chr(c) for c in range(0x20, 0x7F))
+    escaped = printable.replace("\\", "\\\\").replace('"', '\\"')
+    assert signing_json({printable: printable}) == f'{{"{escaped}":"{escaped}"}}'.encode()
 
 
 def test_signing_json_accepts_the_largest_safe_integers():

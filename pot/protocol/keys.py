@@ -56,6 +56,10 @@ SECRET_KEY_FILE_BYTES = len(HEX_PREFIX) + 2 * SECRET_KEY_BYTES + 1
 """Length of a secret key file: ``0x``, 64 hex digits, a newline (67)."""
 JSON_SAFE_INTEGER_MAX = 2**53 - 1
 """Largest integer magnitude a signing body may hold; larger values go in decimal strings."""
+PRINTABLE_ASCII_FIRST = " "
+"""First character a signing body's strings and keys may hold (0x20)."""
+PRINTABLE_ASCII_LAST = "~"
+"""Last character a signing body's strings and keys may hold (0x7e)."""
 SIGNATURE_CIPHERSUITE = _Ciphersuite.DST.decode("ascii")
 """The ciphersuite id, also the hash-to-curve domain separation tag of signatures."""
 
@@ -178,10 +182,14 @@ def verify(pk: bytes, message: bytes, signature: bytes) -> bool:
     return bool(_Ciphersuite.Verify(BLSPubkey(pk), message, BLSSignature(signature)))
 
 
+def _is_printable_ascii(text: str) -> bool:
+    return all(PRINTABLE_ASCII_FIRST <= char <= PRINTABLE_ASCII_LAST for char in text)
+
+
 def _check_json_value(value: Any, where: str) -> None:
     if value is None or isinstance(value, bool | str):
-        if isinstance(value, str) and not value.isascii():
-            raise EncodingError(f"signing body {where} must be an ASCII string")
+        if isinstance(value, str) and not _is_printable_ascii(value):
+            raise EncodingError(f"signing body {where} must be a printable ASCII string")
         return
     if isinstance(value, int):
         if abs(value) > JSON_SAFE_INTEGER_MAX:
@@ -198,8 +206,8 @@ def _check_json_value(value: Any, where: str) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise EncodingError(f"signing body {where} has a key that is not a string")
-            if not key.isascii():
-                raise EncodingError(f"signing body {where} has a key that is not ASCII")
+            if not _is_printable_ascii(key):
+                raise EncodingError(f"signing body {where} has a key that is not printable ASCII")
             _check_json_value(item, f"{where}.{key}")
         return
     raise EncodingError(
@@ -211,16 +219,17 @@ def _check_json_value(value: Any, where: str) -> None:
 def signing_json(body: Mapping[str, Any]) -> bytes:
     """Return the canonical JSON of a signing body, as ASCII bytes.
 
-    Keys are sorted by code point, no whitespace (separators ``,`` and ``:``), strings are ASCII
-    with ``"`` and ``\\`` and control characters escaped as JSON requires. Only objects with string
-    keys, lists, strings, integers of magnitude at most 2**53 - 1, booleans and null are allowed, so
-    the output is also the RFC 8785 (JCS) form of the body and is reproducible in any language.
+    Keys are sorted by code point, no whitespace (separators ``,`` and ``:``). Only objects with
+    string keys, lists, strings, integers of magnitude at most 2**53 - 1, booleans and null are
+    allowed, and every key and string is printable ASCII (0x20 to 0x7e), so the only escapes are
+    ``\\"`` and ``\\\\``. The output is then also the RFC 8785 (JCS) form of the body, and standard
+    JSON writers reproduce it (Go's with HTML escaping turned off).
 
     Raises
     ------
     EncodingError
-        If ``body`` is not an object or holds a float, a tuple, bytes, a non-string or non-ASCII
-        key or string, or an integer out of range.
+        If ``body`` is not an object or holds a float, a tuple, bytes, a non-string key, a key or
+        string with a character outside printable ASCII, or an integer out of range.
     """
     if not isinstance(body, dict):
         raise EncodingError(f"a signing body must be a JSON object, got {type(body).__name__}")
