@@ -160,6 +160,9 @@ def test_empty_tree_is_rejected():
     with pytest.raises(MerkleError) as info:
         merkle_root(DATASET_TREE, [])
     assert str(info.value) == "a dataset tree needs at least one leaf"
+    with pytest.raises(MerkleError) as info:
+        merkle_path(DATASET_TREE, [], 0)
+    assert str(info.value) == "a dataset tree needs at least one leaf"
 
 
 def test_path_index_out_of_range_is_rejected():

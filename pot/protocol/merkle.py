@@ -205,6 +205,7 @@ def merkle_path(tree: TreeDomain, leaves: Sequence[bytes], index: int) -> list[b
     EncodingError
         If a leaf has the wrong length.
     """
+    _check_leaf_count(len(leaves), tree.name)
     _check_index(index, len(leaves), tree.name)
     path = []
     position = index
