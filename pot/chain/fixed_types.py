@@ -62,8 +62,11 @@ class FixedUint(int):
         """Encode as one 32-byte big-endian word (an ABI word), left-padded with zeros."""
         return int(self).to_bytes(32, "big")
 
+    def __str__(self) -> str:
+        return int.__repr__(self)
+
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({int(self)})"
+        return f"{type(self).__name__}({int.__repr__(self)})"
 
 
 class U8(FixedUint):
