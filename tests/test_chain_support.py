@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from py_ecc.bls import G2ProofOfPossession
 
 from pot.chain.abi import TrainRequest, encode_train_request
 from pot.chain.executor import Executor
@@ -41,6 +40,8 @@ _PUBKEYS: dict[int, Bytes48] = {}
 def pubkey(index: int) -> Bytes48:
     """Return the BLS12-381 G1 public key of secret key ``index + 1`` (cached)."""
     if index not in _PUBKEYS:
+        from py_ecc.bls import G2ProofOfPossession  # slow to import; crash children skip it
+
         _PUBKEYS[index] = Bytes48(G2ProofOfPossession.SkToPk(index + 1))
     return _PUBKEYS[index]
 
@@ -200,3 +201,33 @@ def assert_reverts(store: Store, error: type[Exception], match: str, call: Any) 
     with pytest.raises(error, match=match):
         call()
     assert store.export() == before
+
+
+CRASH_CALLS = ("request", "join", "submit", "beacon", "proof", "finalize")
+
+
+def perform_call(executor: Executor, call: str, height: int, trainer: Bytes48) -> None:
+    """Run one call of the crash tests on the first job of the state (``trainer`` submits/proves).
+
+    ``join`` adds a new trainer (key 9); every other call acts for ``trainer`` in round 0.
+    """
+    store = executor.store
+    job_ids = store.job_ids()
+    job_id = job_ids[0] if job_ids else Bytes32(b"\x00" * 32)
+    payload = payload_of([5, 6, 7, 8])
+    if call == "request":
+        nonce = store.next_nonce(CALLER)
+        executor.train_request(CALLER, nonce, make_calldata(), GAS_LIMIT, height)
+    elif call == "join":
+        executor.join(job_id, pubkey(9), 1, DATASET_COMMITMENT, 1, height)
+    elif call == "submit":
+        commitment = weights_commitment(payload)
+        executor.submit(job_id, 0, trainer, TRAJECTORY_ROOT, 8, commitment, payload, height)
+    elif call == "beacon":
+        executor.beacon(job_id, 0, BEACON, height)
+    elif call == "proof":
+        executor.submit_proof(job_id, 0, trainer, b"bundle", height)
+    elif call == "finalize":
+        executor.finalize_round(job_id, 0, height)
+    else:
+        raise ValueError(f"unknown call {call!r}")

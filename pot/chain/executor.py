@@ -36,8 +36,6 @@ from typing import Any
 
 import numpy as np
 from eth_hash.auto import keccak
-from eth_typing import BLSPubkey
-from py_ecc.bls import G2ProofOfPossession
 
 from pot.chain.abi import TrainRequest, decode_train_request
 from pot.chain.exceptions import (
@@ -125,6 +123,18 @@ CHECKPOINTS = (
 )
 
 Checkpoint = Callable[[str], None]
+
+
+def _valid_bls_pubkey(pubkey: Bytes48) -> bool:
+    """Return whether ``pubkey`` is a compressed G1 point in the prime-order subgroup, not infinity.
+
+    py_ecc is imported here, not at module load: its pairing tables take most of a second to build
+    and only ``join`` needs them.
+    """
+    from eth_typing import BLSPubkey
+    from py_ecc.bls import G2ProofOfPossession
+
+    return bool(G2ProofOfPossession.KeyValidate(BLSPubkey(bytes(pubkey))))
 
 
 def _no_checkpoint(name: str) -> None:
@@ -459,7 +469,7 @@ class Executor:
                 raise AlreadyJoinedError(f"trainer {pubkey.to_hex()} already joined")
             if self.store.trainer_count(job_id) >= MAX_TRAINERS_PER_JOB:
                 raise JobFullError(f"job holds {MAX_TRAINERS_PER_JOB} trainers already")
-            if not G2ProofOfPossession.KeyValidate(BLSPubkey(bytes(pubkey))):
+            if not _valid_bls_pubkey(pubkey):
                 raise InvalidPubkeyError(
                     f"{pubkey.to_hex()} is not a valid compressed BLS12-381 G1 public key"
                 )
