@@ -505,3 +505,11 @@ def test_hook_that_breaks_its_contract_reverts_finalize(
         s.store, FinalizeError, match,
         lambda: s.executor.finalize_round(s.job_id, 0, s.height),
     )
+
+
+def test_height_above_the_maximum_is_rejected(scenario: Scenario) -> None:
+    too_high = executor_module.MAX_BLOCK_HEIGHT + 1
+    assert_reverts(
+        scenario.store, HeightError, "above the maximum",
+        lambda: scenario.executor.beacon(scenario.job_id, 0, BEACON, too_high),
+    )
