@@ -1,0 +1,619 @@
+"""``pot chain``: run the chain-side executor against a state file, one call per command.
+
+A thin shell over :class:`pot.chain.executor.Executor`. Every command opens the state file given
+by ``--state`` (default ``pot-chain.db``, or ``$POT_CHAIN_STATE``), runs one call in one
+transaction and prints its result, as text or, with ``--json``, as one line of canonical JSON. A
+reverted call prints ``reverted (ErrorName): message`` and exits with code 1; unusable arguments
+exit with code 2.
+
+``prove-submit`` judges bundles with the verifier from :func:`pot.chain.hooks.installed_verifier`,
+or with ``ctx.obj["verify"]`` when a caller (a test, an embedding program) provides one.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pot.chain.abi import TrainRequest, encode_train_request
+from pot.chain.cid import reference_to_bytes32
+from pot.chain.exceptions import ChainError, InvalidCidError, OutOfRangeError, StateError
+from pot.chain.executor import Executor
+from pot.chain.fixed_types import (
+    U16,
+    U32,
+    U64,
+    U256,
+    Address,
+    Bytes32,
+    Bytes48,
+    FixedBytes,
+)
+from pot.chain.hooks import Verifier, installed_verifier, weights_commitment
+from pot.chain.hyperparams import (
+    FIXED_POINT_ONE_Q16,
+    AggregationRule,
+    Hyperparams,
+    LossId,
+    encode_hyperparams,
+)
+from pot.chain.store import Store
+from pot.cli import EXIT_INVALID, PotClickException, boundary, emit_json, json_option
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_STATE_FILE = "pot-chain.db"
+DEFAULT_GAS_LIMIT = 10_000_000
+DEFAULT_WINDOW_BLOCKS = 10
+
+LOSS_NAMES = {"cross-entropy": LossId.CROSS_ENTROPY, "mse": LossId.MSE}
+RULE_NAMES = {
+    "fedavg": AggregationRule.FEDAVG,
+    "multi-krum": AggregationRule.MULTI_KRUM,
+    "median": AggregationRule.MEDIAN,
+    "trimmed-mean": AggregationRule.TRIMMED_MEAN,
+    "centered-clipping": AggregationRule.CENTERED_CLIPPING,
+}
+
+
+class HexBytes(click.ParamType):
+    """A ``0x`` hex string of a fixed length, converted to its fixed-width bytes type."""
+
+    def __init__(self, kind: type[FixedBytes]) -> None:
+        self.kind = kind
+        self.name = f"HEX{kind.LENGTH}"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, self.kind):
+            return value
+        try:
+            return self.kind.from_hex(str(value))
+        except OutOfRangeError:
+            digits = 2 * self.kind.LENGTH
+            self.fail(f"{value!r} is not 0x followed by {digits} hex digits", param, ctx)
+
+
+class Reference(click.ParamType):
+    """An IPFS CID (reduced to its sha2-256 digest) or a ``0x`` 32-byte hex word."""
+
+    name = "CID"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, Bytes32):
+            return value
+        try:
+            return reference_to_bytes32(str(value))
+        except InvalidCidError as e:
+            self.fail(str(e), param, ctx)
+
+
+class HexData(click.ParamType):
+    """``0x`` hex of any length, as bytes."""
+
+    name = "HEX"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value)
+        try:
+            return bytes.fromhex(text[2:] if text.startswith(("0x", "0X")) else text)
+        except ValueError:
+            self.fail(f"{value!r} is not hex", param, ctx)
+
+
+ADDRESS = HexBytes(Address)
+WORD = HexBytes(Bytes32)
+PUBKEY = HexBytes(Bytes48)
+
+state_option = click.option(
+    "--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_STATE_FILE, envvar="POT_CHAIN_STATE", show_default=True,
+    help="The state file (SQLite). Also read from $POT_CHAIN_STATE.",
+)
+height_option = click.option(
+    "--height", type=click.IntRange(0), required=True, help="Block height of the call."
+)
+job_option = click.option("--job", "job_id", type=WORD, required=True, help="The job id.")
+round_option = click.option(
+    "--round", "round_number", type=click.IntRange(0), required=True, help="The round number."
+)
+trainer_option = click.option(
+    "--trainer", type=PUBKEY, required=True, help="Trainer BLS12-381 G1 public key (48 bytes)."
+)
+
+
+def reverts(func: F) -> F:
+    """Turn a revert into ``reverted (ErrorName): message`` with exit code 1.
+
+    A :class:`StateError` (missing or corrupt state file) is not a revert and keeps its message.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except StateError:
+            raise
+        except ChainError as e:
+            raise PotClickException(f"reverted ({type(e).__name__}): {e}", EXIT_INVALID) from e
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _open(state_path: Path) -> Store:
+    """Open the state file for this command; it is closed when the command ends."""
+    store = Store.open(state_path)
+    click.get_current_context().call_on_close(store.close)
+    return store
+
+
+def _executor(state_path: Path, verify: Verifier | None = None) -> Executor:
+    return Executor(_open(state_path), verify=verify)
+
+
+def _emit(as_json: bool, result: dict[str, Any]) -> None:
+    """Print a result as canonical JSON or as ``key value`` lines."""
+    if as_json:
+        emit_json(result)
+        return
+    for key, value in result.items():
+        click.echo(f"{key} {value}")
+
+
+def lr_to_q16(text: str) -> U32:
+    """Convert a decimal learning rate to Q16 fixed point, rounded to nearest.
+
+    Raises
+    ------
+    click.BadParameter
+        If ``text`` is not a decimal number, or its Q16 value is 0 or does not fit 32 bits.
+    """
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError) as e:
+        raise click.BadParameter(f"{text!r} is not a decimal number", param_hint="--lr") from e
+    q16 = round(value * FIXED_POINT_ONE_Q16)
+    if not 1 <= q16 < 2**32:
+        raise click.BadParameter(
+            f"{text} is {q16} in Q16 fixed point; it must be in [1, 2**32)", param_hint="--lr"
+        )
+    return U32(q16)
+
+
+@click.group("chain", context_settings={"help_option_names": ["-h", "--help"]})
+def chain() -> None:
+    """Run TRAIN_REQUEST (0x14) and the job lifecycle against a state file.
+
+    \b
+    Example:
+        pot chain init --chain-id 1
+        pot chain request --caller 0x$(printf 'ab%.0s' {1..20}) --model bafy... ...
+        pot chain show
+    """
+
+
+@chain.command()
+@state_option
+@click.option("--chain-id", type=click.IntRange(0, 2**64 - 1), required=True, help="Chain id.")
+@json_option
+@boundary
+@reverts
+def init(state_path: Path, chain_id: int, as_json: bool) -> None:
+    """Create an empty state file.
+
+    \b
+    Example:
+        pot chain init --state job.db --chain-id 31337
+    """
+    store = Store.create(state_path, chain_id)
+    click.get_current_context().call_on_close(store.close)
+    _emit(as_json, {"state": str(state_path), "state_root": store.state_root().to_hex()})
+
+
+_REQUEST_FIELDS = (
+    "model", "dataset", "rounds", "min_participants", "lr", "samples_per_round", "steps",
+    "model_spec_id", "param_count",
+)
+
+
+@chain.command()
+@state_option
+@click.option("--caller", type=ADDRESS, required=True, help="Requester address (20 bytes hex).")
+@click.option("--nonce", type=click.IntRange(0, 2**64 - 1), help="Default: the caller's next.")
+@click.option("--gas-limit", type=click.IntRange(0, 2**64 - 1), default=DEFAULT_GAS_LIMIT,
+              show_default=True)
+@height_option
+@click.option("--calldata", type=HexData(), help="Raw ABI calldata; replaces the options below.")
+@click.option("--model", type=Reference(), help="model_id: CID (or 0x word) of the model.")
+@click.option("--dataset", type=Reference(), help="dataset_ref: CID (or 0x word) of the data.")
+@click.option("--rounds", type=click.IntRange(0, 2**256 - 1), help="total_rounds.")
+@click.option("--min-participants", type=click.IntRange(0, 2**64 - 1))
+@click.option("--lr", help="Learning rate as a decimal; stored as Q16 fixed point.")
+@click.option("--epochs", type=click.IntRange(0, 2**16 - 1), default=1, show_default=True)
+@click.option("--batch-size", type=click.IntRange(0, 2**32 - 1), default=32, show_default=True)
+@click.option("--samples-per-round", "-k", type=click.IntRange(0, 2**16 - 1),
+              help="k: challenged steps per round.")
+@click.option("--steps", type=click.IntRange(0, 2**32 - 1), help="T: SGD steps per round.")
+@click.option("--loss", type=click.Choice(sorted(LOSS_NAMES)), default="cross-entropy",
+              show_default=True)
+@click.option("--model-spec-id", type=WORD, help="Content hash of the model spec (0x word).")
+@click.option("--param-count", type=click.IntRange(0, 2**64 - 1), help="Weights per update.")
+@click.option("--rule", type=click.Choice(list(RULE_NAMES)), default="fedavg", show_default=True)
+@click.option("--rule-param", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
+@click.option("--join-blocks", type=click.IntRange(0, 2**32 - 1),
+              default=DEFAULT_WINDOW_BLOCKS, show_default=True)
+@click.option("--submit-blocks", type=click.IntRange(0, 2**32 - 1),
+              default=DEFAULT_WINDOW_BLOCKS, show_default=True)
+@click.option("--proof-blocks", type=click.IntRange(0, 2**32 - 1),
+              default=DEFAULT_WINDOW_BLOCKS, show_default=True)
+@json_option
+@boundary
+@reverts
+def request(
+    state_path: Path,
+    caller: Address,
+    nonce: int | None,
+    gas_limit: int,
+    height: int,
+    calldata: bytes | None,
+    as_json: bool,
+    **fields: Any,
+) -> None:
+    """Execute TRAIN_REQUEST; print the job id and the gas used.
+
+    Give the request either as options (encoded here) or as raw ``--calldata``.
+
+    \b
+    Example:
+        pot chain request --caller 0x1111111111111111111111111111111111111111 --height 100 \\
+            --model bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy \\
+            --dataset bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy \\
+            --rounds 3 --min-participants 2 --lr 0.05 -k 4 --steps 16 \\
+            --model-spec-id 0x$(printf '03%.0s' {1..32}) --param-count 650
+    """
+    given = [name for name in _REQUEST_FIELDS if fields[name] is not None]
+    if calldata is not None:
+        if given:
+            raise click.UsageError(f"--calldata replaces the request options; got {given}")
+    else:
+        missing = [name for name in _REQUEST_FIELDS if fields[name] is None]
+        if missing:
+            flags = ", ".join("--" + name.replace("_", "-") for name in missing)
+            raise click.UsageError(f"missing request options: {flags} (or give --calldata)")
+        calldata = _encode_request_options(fields)
+    executor = _executor(state_path)
+    if nonce is None:
+        nonce = int(executor.store.next_nonce(caller))
+    receipt = executor.train_request(caller, nonce, calldata, gas_limit, height)
+    _emit(as_json, {
+        "job_id": receipt.job_id.to_hex(),
+        "gas_used": int(receipt.gas_used),
+        "state_root": receipt.state_root.to_hex(),
+    })
+
+
+def _encode_request_options(fields: dict[str, Any]) -> bytes:
+    """Encode the request options of ``pot chain request`` as canonical calldata."""
+    hyperparams = Hyperparams(
+        lr_q16=lr_to_q16(fields["lr"]),
+        local_epochs=U16(fields["epochs"]),
+        batch_size=U32(fields["batch_size"]),
+        samples_per_round=U16(fields["samples_per_round"]),
+        steps_per_round=U32(fields["steps"]),
+        loss_id=LOSS_NAMES[fields["loss"]],
+        model_spec_id=fields["model_spec_id"],
+        param_count=U64(fields["param_count"]),
+        aggregation_rule=RULE_NAMES[fields["rule"]],
+        rule_param=U32(fields["rule_param"]),
+        join_blocks=U32(fields["join_blocks"]),
+        submit_blocks=U32(fields["submit_blocks"]),
+        proof_blocks=U32(fields["proof_blocks"]),
+    )
+    return encode_train_request(
+        TrainRequest(
+            model_id=fields["model"],
+            dataset_ref=fields["dataset"],
+            total_rounds=U256(fields["rounds"]),
+            min_participants=U64(fields["min_participants"]),
+            hyperparams=encode_hyperparams(hyperparams),
+        )
+    )
+
+
+@chain.command()
+@state_option
+@job_option
+@click.option("--pubkey", type=PUBKEY, required=True, help="BLS12-381 G1 public key (48 bytes).")
+@click.option("--stake", type=click.IntRange(0, 2**256 - 1), required=True, help="Stake in wei.")
+@click.option("--dataset-commitment", type=WORD, required=True,
+              help="Merkle root of the trainer's batch commitments.")
+@click.option("--samples", type=click.IntRange(0, 2**64 - 1), required=True,
+              help="Samples in the trainer's dataset.")
+@height_option
+@json_option
+@boundary
+@reverts
+def join(
+    state_path: Path,
+    job_id: Bytes32,
+    pubkey: Bytes48,
+    stake: int,
+    dataset_commitment: Bytes32,
+    samples: int,
+    height: int,
+    as_json: bool,
+) -> None:
+    """Join a job as a trainer, before its round 0 opens.
+
+    \b
+    Example:
+        pot chain join --job 0x... --pubkey 0x97f1... --stake 1000000000000000000 \\
+            --dataset-commitment 0x... --samples 1797 --height 101
+    """
+    receipt = _executor(state_path).join(
+        job_id, pubkey, stake, dataset_commitment, samples, height
+    )
+    _emit(as_json, {"state_root": receipt.state_root.to_hex()})
+
+
+@chain.command()
+@state_option
+@job_option
+@round_option
+@trainer_option
+@click.option("--root", "trajectory_root", type=WORD, required=True,
+              help="Merkle root of the SGD trajectory.")
+@click.option("--steps", type=click.IntRange(0, 2**32 - 1), required=True, help="T.")
+@click.option("--payload", "payload_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="File of the final weights: little-endian int64 values.")
+@click.option("--update-commitment", type=WORD,
+              help="keccak256 of the payload; computed from the file when left out.")
+@height_option
+@json_option
+@boundary
+@reverts
+def submit(
+    state_path: Path,
+    job_id: Bytes32,
+    round_number: int,
+    trainer: Bytes48,
+    trajectory_root: Bytes32,
+    steps: int,
+    payload_path: Path,
+    update_commitment: Bytes32 | None,
+    height: int,
+    as_json: bool,
+) -> None:
+    """Submit a trajectory root and final weights for the current round.
+
+    \b
+    Example:
+        pot chain submit --job 0x... --round 0 --trainer 0x97f1... --root 0x... \\
+            --steps 16 --payload weights.i64 --height 111
+    """
+    payload = payload_path.read_bytes()
+    commitment = update_commitment or weights_commitment(payload)
+    receipt = _executor(state_path).submit(
+        job_id, round_number, trainer, trajectory_root, steps, commitment, payload, height
+    )
+    _emit(as_json, {
+        "update_commitment": commitment.to_hex(), "state_root": receipt.state_root.to_hex(),
+    })
+
+
+@chain.command()
+@state_option
+@job_option
+@round_option
+@click.option("--value", type=WORD, required=True, help="The beacon value (0x word).")
+@height_option
+@json_option
+@boundary
+@reverts
+def beacon(
+    state_path: Path, job_id: Bytes32, round_number: int, value: Bytes32, height: int,
+    as_json: bool,
+) -> None:
+    """Reveal the challenge seed of the current round, after its submit deadline.
+
+    \b
+    Example:
+        pot chain beacon --job 0x... --round 0 --value 0x... --height 122
+    """
+    receipt = _executor(state_path).beacon(job_id, round_number, value, height)
+    _emit(as_json, {"state_root": receipt.state_root.to_hex()})
+
+
+@chain.command("prove-submit")
+@state_option
+@job_option
+@round_option
+@trainer_option
+@click.option("--bundle", "bundle_path", required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The proof bundle file.")
+@height_option
+@json_option
+@click.pass_context
+@boundary
+@reverts
+def prove_submit(
+    ctx: click.Context,
+    state_path: Path,
+    job_id: Bytes32,
+    round_number: int,
+    trainer: Bytes48,
+    bundle_path: Path,
+    height: int,
+    as_json: bool,
+) -> None:
+    """Judge a trainer's proof bundle with pot's verifier and record the verdict.
+
+    \b
+    Example:
+        pot chain prove-submit --job 0x... --round 0 --trainer 0x97f1... \\
+            --bundle bundle.json --height 123
+    """
+    verify = (ctx.obj or {}).get("verify") if isinstance(ctx.obj, dict) else None
+    receipt = _executor(state_path, verify or installed_verifier()).submit_proof(
+        job_id, round_number, trainer, bundle_path.read_bytes(), height
+    )
+    _emit(as_json, {
+        "verdict": receipt.verdict,
+        "reason": receipt.reason,
+        "verified_samples": int(receipt.verified_samples),
+        "state_root": receipt.state_root.to_hex(),
+    })
+
+
+@chain.command()
+@state_option
+@job_option
+@round_option
+@height_option
+@json_option
+@boundary
+@reverts
+def finalize(
+    state_path: Path, job_id: Bytes32, round_number: int, height: int, as_json: bool
+) -> None:
+    """Close the current round: aggregate accepted updates, settle, open the next round.
+
+    \b
+    Example:
+        pot chain finalize --job 0x... --round 0 --height 140
+    """
+    receipt = _executor(state_path).finalize_round(job_id, round_number, height)
+    commitment = receipt.global_commitment
+    _emit(as_json, {
+        "outcome": receipt.outcome,
+        "accepted": receipt.accepted,
+        "global_commitment": None if commitment is None else commitment.to_hex(),
+        "job_status": receipt.job_status,
+        "state_root": receipt.state_root.to_hex(),
+    })
+
+
+@chain.command()
+@state_option
+@click.option("--job", "job_id", type=WORD, help="Show this job in full.")
+@click.option("--model-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --job and --round: write the global model that round produced.")
+@click.option("--round", "round_number", type=click.IntRange(0), help="See --model-out.")
+@json_option
+@boundary
+@reverts
+def show(
+    state_path: Path,
+    job_id: Bytes32 | None,
+    model_out: Path | None,
+    round_number: int | None,
+    as_json: bool,
+) -> None:
+    """Show the chain (head, state root, jobs), or one job with its rounds and trainers.
+
+    \b
+    Example:
+        pot chain show
+        pot chain show --job 0x... --json
+        pot chain show --job 0x... --round 0 --model-out global-0.i64
+    """
+    executor = _executor(state_path)
+    store = executor.store
+    if (model_out is None) != (round_number is None) or (model_out and job_id is None):
+        raise click.UsageError("--model-out and --round go together, with --job")
+    if job_id is None:
+        jobs = []
+        for jid in store.job_ids():
+            row = executor.load_job(jid).row
+            jobs.append({
+                "job_id": jid.to_hex(), "status": row.status,
+                "current_round": int(row.current_round),
+            })
+        result: dict[str, Any] = {
+            "chain_id": int(store.chain_id()), "head_height": int(store.head_height()),
+            "state_root": store.state_root().to_hex(), "jobs": jobs,
+        }
+        if as_json:
+            emit_json(result)
+            return
+        for key in ("chain_id", "head_height", "state_root"):
+            click.echo(f"{key} {result[key]}")
+        for entry in jobs:
+            click.echo(f"job {entry['job_id']} {entry['status']} round {entry['current_round']}")
+        return
+
+    job = executor.load_job(job_id)
+    if model_out is not None and round_number is not None:
+        model = store.global_model(job_id, U64(round_number))
+        if model is None:
+            raise PotClickException(f"round {round_number} produced no global model")
+        model_out.write_bytes(model)
+    export = store.export_job(job_id)
+    for rnd in export["rounds"].values():
+        rnd.pop("global_model", None)
+    for subs in export["submissions"].values():
+        for sub in subs.values():
+            sub.pop("payload", None)
+    hp = job.hyperparams
+    export["request"] = {
+        "model_id": job.request.model_id.to_hex(),
+        "dataset_ref": job.request.dataset_ref.to_hex(),
+        "total_rounds": int(job.request.total_rounds),
+        "min_participants": int(job.request.min_participants),
+        "hyperparams": {
+            name: (value.to_hex() if isinstance(value, Bytes32) else
+                   value.name.lower() if isinstance(value, LossId | AggregationRule) else
+                   int(value))
+            for name, value in vars(hp).items()
+        },
+    }
+    export["job_id"] = job_id.to_hex()
+    if as_json:
+        emit_json(export)
+    else:
+        click.echo(json.dumps(export, indent=2, sort_keys=True))
+
+
+@chain.command("export")
+@state_option
+@click.argument("output", type=click.File("w"), default="-")
+@boundary
+@reverts
+def export_command(state_path: Path, output: Any) -> None:
+    """Write the whole state, blobs included, as canonical JSON (default: stdout).
+
+    \b
+    Example:
+        pot chain export state.json
+    """
+    store = _open(state_path)
+    output.write(json.dumps(store.export(), sort_keys=True, separators=(",", ":")) + "\n")
+
+
+@chain.command("import")
+@state_option
+@click.argument("source", type=click.File("r"))
+@json_option
+@boundary
+@reverts
+def import_command(state_path: Path, source: Any, as_json: bool) -> None:
+    """Create a state file from an export, checking every blob and the state root.
+
+    \b
+    Example:
+        pot chain import --state replica.db state.json
+    """
+    try:
+        export = json.load(source)
+    except json.JSONDecodeError as e:
+        raise click.BadParameter(f"not JSON: {e}", param_hint="SOURCE") from e
+    store = Store.import_state(state_path, export)
+    click.get_current_context().call_on_close(store.close)
+    _emit(as_json, {"state": str(state_path), "state_root": store.state_root().to_hex()})

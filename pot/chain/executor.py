@@ -1,0 +1,976 @@
+"""The chain-side executor: TRAIN_REQUEST (opcode ``0x14``) and the calls of a job's lifecycle.
+
+Each call is one method of :class:`Executor` and one SQLite transaction. Its sections always come in
+the same order: decode (typed arguments, the job, the round), charge gas (TRAIN_REQUEST only, before
+any decoding of the calldata), check and work, write state, output. A call either commits all its
+writes and the new state root, or raises a :class:`~pot.chain.exceptions.ChainError` and changes
+nothing. Heights are block heights; a call may not be older than the last committed call.
+
+Lifecycle of a job (``hp`` are its hyperparams, all windows in blocks)::
+
+    request at height h           round 0 opens at h + hp.join_blocks; trainers join before that
+    round r opens at o_r          submit while o_r <= height <= s_r = o_r + hp.submit_blocks
+    beacon                        revealed once, at s_r < height <= p_r = s_r + hp.proof_blocks
+    submit_proof                  while beacon_height <= height <= p_r; one verdict per submission
+    finalize_round                at height > p_r, or earlier once the beacon is out and every
+                                  submission of the round has a verdict
+
+At finalize, with at least ``min_participants`` accepted updates the round is ``finalized``: the
+aggregator makes the next global model, whose commitment is the next round's starting point, and
+round r + 1 opens at the finalize height (after the last round the job is ``completed``). With
+fewer, the round is ``failed`` and so is the job: no model is made, no later round opens, the
+settler still runs (so later economics can refund and slash), and the requester may file a new
+request.
+
+A verifier's exception never aborts ``submit_proof``: a :class:`~pot.errors.PotError` is recorded as
+a rejection with reason ``malformed``, any other exception as ``verifier_error``, and a verdict
+that breaks the :class:`~pot.chain.hooks.Verdict` contract as ``bad_verdict``. The verifier runs
+outside the write lock; its context is rebuilt under the lock and must be unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from eth_hash.auto import keccak
+
+from pot.chain.abi import TrainRequest, decode_train_request
+from pot.chain.exceptions import (
+    AlreadyJoinedError,
+    AlreadyJudgedError,
+    AlreadySubmittedError,
+    BeaconError,
+    BundleTooLargeError,
+    CalldataTooLargeError,
+    DeadlineError,
+    FinalizeError,
+    HeightError,
+    InvalidPubkeyError,
+    JobClosedError,
+    JobFullError,
+    JoinError,
+    NonceGapError,
+    NonceReplayError,
+    NoSubmissionError,
+    NoVerifierError,
+    RoundError,
+    StateError,
+    SubmissionError,
+    UnknownJobError,
+    UnknownTrainerError,
+)
+from pot.chain.fixed_types import U32, U64, U256, Address, Bytes32, Bytes48
+from pot.chain.gas import MAX_CALLDATA_BYTES, charge_gas, train_request_gas
+from pot.chain.hooks import (
+    MAX_VERIFIED_SAMPLES,
+    MIN_VERIFIED_SAMPLES,
+    REASON_BAD_VERDICT,
+    REASON_MALFORMED,
+    REASON_OK,
+    REASON_PATTERN,
+    REASON_VERIFIER_ERROR,
+    WEIGHT_BYTES,
+    AcceptedUpdate,
+    Aggregator,
+    RoundOutcome,
+    SettlementInput,
+    SettlementOutput,
+    Settler,
+    SubmissionContext,
+    TrainerOutcome,
+    Verdict,
+    Verifier,
+    fedavg_aggregate,
+    no_payments,
+    weights_commitment,
+    weights_from_payload,
+    weights_to_payload,
+)
+from pot.chain.hyperparams import Hyperparams
+from pot.chain.request import MAX_TRAINERS_PER_JOB, check_train_request, compute_job_id
+from pot.chain.store import (
+    JobRow,
+    JobStatus,
+    RoundRow,
+    Store,
+    SubmissionRow,
+    TrainerRow,
+    VerdictStatus,
+)
+from pot.errors import PotError
+
+MAX_BLOCK_HEIGHT = 1 << 62
+MAX_SAMPLES_PER_TRAINER = 1 << 40
+MAX_BUNDLE_BYTES = 16 * 1024 * 1024
+
+# Named points between the writes of a call, in the order they are passed; a checkpoint function
+# given to the Executor is called with each (tests use it to kill the process mid-call).
+CHECKPOINTS = (
+    "request:after_job",
+    "request:after_nonce",
+    "join:after_trainer",
+    "submit:after_submission",
+    "beacon:after_beacon",
+    "proof:after_verdict",
+    "finalize:after_round",
+    "finalize:after_settlement",
+    "finalize:after_job",
+    "commit:before",
+    "commit:after",
+)
+
+Checkpoint = Callable[[str], None]
+
+
+def _valid_bls_pubkey(pubkey: Bytes48) -> bool:
+    """Return whether ``pubkey`` is a compressed G1 point in the prime-order subgroup, not infinity.
+
+    py_ecc is imported here, not at module load: its pairing tables take most of a second to build
+    and only ``join`` needs them.
+    """
+    from eth_typing import BLSPubkey
+    from py_ecc.bls import G2ProofOfPossession
+
+    return bool(G2ProofOfPossession.KeyValidate(BLSPubkey(bytes(pubkey))))
+
+
+def _no_checkpoint(name: str) -> None:
+    """The default checkpoint: do nothing."""
+
+
+@dataclass(frozen=True)
+class RequestReceipt:
+    """The output of TRAIN_REQUEST: the new job's id, the gas used, and the new state root."""
+
+    job_id: Bytes32
+    gas_used: U64
+    state_root: Bytes32
+
+
+@dataclass(frozen=True)
+class CallReceipt:
+    """The output of ``join``, ``submit`` and ``beacon``: the new state root."""
+
+    state_root: Bytes32
+
+
+@dataclass(frozen=True)
+class ProofReceipt:
+    """The output of ``submit_proof``: the recorded verdict, and the new state root."""
+
+    verdict: VerdictStatus
+    reason: str
+    verified_samples: U64
+    state_root: Bytes32
+
+
+@dataclass(frozen=True)
+class FinalizeReceipt:
+    """The output of ``finalize_round``."""
+
+    outcome: RoundOutcome
+    accepted: int
+    global_commitment: Bytes32 | None
+    job_status: JobStatus
+    state_root: Bytes32
+
+
+@dataclass(frozen=True)
+class Job:
+    """A stored job with its request and hyperparams decoded."""
+
+    row: JobRow
+    request: TrainRequest
+    hyperparams: Hyperparams
+
+
+def _check_json_integers(value: Any, where: str) -> None:
+    """Check that ``value`` is JSON built from strings, integers, booleans and None (no floats)."""
+    if value is None or isinstance(value, str | int):
+        return
+    if isinstance(value, list | tuple):
+        for item in value:
+            _check_json_integers(item, where)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise FinalizeError(f"{where}: key {key!r} is not a string")
+            _check_json_integers(item, where)
+        return
+    raise FinalizeError(f"{where}: {type(value).__name__} is not allowed (integers only)")
+
+
+class Executor:
+    """Runs the calls of the chain against a :class:`~pot.chain.store.Store`.
+
+    Parameters
+    ----------
+    store
+        The open state file.
+    verify
+        The proof-bundle verifier; ``submit_proof`` refuses to run without one.
+    aggregate
+        Makes the next global model from the accepted updates (default: integer FedAvg).
+    settle
+        Decides rewards and slashes after each round (default: none).
+    checkpoint
+        Called with each name of ``CHECKPOINTS`` as a call passes it (default: nothing).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        verify: Verifier | None = None,
+        aggregate: Aggregator = fedavg_aggregate,
+        settle: Settler = no_payments,
+        checkpoint: Checkpoint = _no_checkpoint,
+    ) -> None:
+        self.store = store
+        self._verify = verify
+        self._aggregate = aggregate
+        self._settle = settle
+        self._checkpoint = checkpoint
+
+    # -- shared steps --------------------------------------------------------------------------
+
+    def _check_height(self, height: int) -> U64:
+        value = U64(height)
+        if value > MAX_BLOCK_HEIGHT:
+            raise HeightError(f"height {value} is above the maximum {MAX_BLOCK_HEIGHT}")
+        head = self.store.head_height()
+        if value < head:
+            raise HeightError(f"height {value} is below the last committed height {head}")
+        return value
+
+    def _commit(self, job_id: Bytes32, height: U64) -> Bytes32:
+        self.store.set_head_height(height)
+        self.store.refresh_job_root(job_id)
+        root = self.store.refresh_state_root()
+        self._checkpoint("commit:before")
+        return root
+
+    def load_job(self, job_id: Bytes32) -> Job:
+        """Return a job with its request decoded.
+
+        Raises
+        ------
+        UnknownJobError
+            If there is no such job.
+        """
+        row = self.store.job(Bytes32(job_id))
+        if row is None:
+            raise UnknownJobError(f"no job {Bytes32(job_id).to_hex()}")
+        request = decode_train_request(row.calldata)
+        return Job(row=row, request=request, hyperparams=check_train_request(request))
+
+    def _open_job(self, job_id: Bytes32) -> Job:
+        job = self.load_job(job_id)
+        if job.row.status != "open":
+            raise JobClosedError(f"job {job.row.job_id.to_hex()} is {job.row.status}")
+        return job
+
+    def _current_round(self, job: Job, number: int) -> RoundRow:
+        if U64(number) != job.row.current_round:
+            raise RoundError(
+                f"round {number} is not the job's current round {job.row.current_round}"
+            )
+        rnd = self.store.round(job.row.job_id, job.row.current_round)
+        if rnd is None:
+            raise StateError(f"job {job.row.job_id.to_hex()} has no row for its current round")
+        return rnd
+
+    def _joined(self, job: Job, trainer: Bytes48) -> TrainerRow:
+        row = self.store.trainer(job.row.job_id, trainer)
+        if row is None:
+            raise UnknownTrainerError(
+                f"trainer {trainer.to_hex()} did not join job {job.row.job_id.to_hex()}"
+            )
+        return row
+
+    # -- TRAIN_REQUEST (0x14) ------------------------------------------------------------------
+
+    def train_request(
+        self, caller: Address, nonce: int, calldata: bytes, gas_limit: int, height: int
+    ) -> RequestReceipt:
+        """Execute TRAIN_REQUEST: open a job from canonical ABI calldata.
+
+        Parameters
+        ----------
+        caller
+            The requester's 20-byte address.
+        nonce
+            The caller's nonce; must be exactly its next nonce.
+        calldata
+            ABI encoding of ``(model_id, dataset_ref, total_rounds, min_participants,
+            hyperparams)``.
+        gas_limit
+            Gas available to the call.
+        height
+            Block height of the call.
+
+        Returns
+        -------
+        RequestReceipt
+            The job id, the gas used, and the new state root.
+
+        Raises
+        ------
+        CalldataTooLargeError
+            If the calldata is longer than ``MAX_CALLDATA_BYTES`` (checked before gas).
+        OutOfGasError
+            If ``gas_limit`` is below the schedule's charge.
+        CalldataError
+            Any of its subclasses, for calldata that is not canonical ABI.
+        RequestError
+            Any of its subclasses, for a request that breaks a rule.
+        HyperparamsError
+            If the hyperparams are not canonical or break a rule.
+        NonceReplayError, NonceGapError
+            If ``nonce`` is below or above the caller's next nonce.
+        HeightError
+            If ``height`` is below the last committed height.
+        """
+        # DECODE: the envelope (only its length; the calldata is decoded after gas).
+        caller = Address(caller)
+        nonce_value = U64(nonce)
+        limit = U64(gas_limit)
+        calldata = bytes(calldata)
+        if len(calldata) > MAX_CALLDATA_BYTES:
+            raise CalldataTooLargeError(
+                f"calldata is {len(calldata)} bytes, the cap is {MAX_CALLDATA_BYTES}"
+            )
+
+        # GAS: base plus per byte, charged before any work.
+        gas_used = charge_gas(limit, train_request_gas(len(calldata)))
+
+        with self.store.transaction():
+            at = self._check_height(height)
+
+            # WORK: decode and check the request, check the nonce, derive the job id.
+            request = decode_train_request(calldata)
+            hyperparams = check_train_request(request)
+            expected = self.store.next_nonce(caller)
+            if nonce_value < expected:
+                raise NonceReplayError(
+                    f"nonce {nonce_value} of {caller.to_hex()} was already used; next is {expected}"
+                )
+            if nonce_value > expected:
+                raise NonceGapError(
+                    f"nonce {nonce_value} of {caller.to_hex()} skips ahead; next is {expected}"
+                )
+            job_id = compute_job_id(self.store.chain_id(), caller, nonce_value, calldata)
+            if self.store.job(job_id) is not None:
+                raise StateError(f"job id {job_id.to_hex()} exists already")
+            open_height = U64(at + hyperparams.join_blocks)
+            submit_deadline = U64(open_height + hyperparams.submit_blocks)
+
+            # WRITE STATE: the job, its round 0, the caller's nonce, the roots.
+            self.store.insert_job(
+                JobRow(
+                    job_id=job_id, caller=caller, nonce=nonce_value, request_height=at,
+                    calldata=calldata, status="open", current_round=U64(0),
+                )
+            )
+            self.store.insert_round(
+                job_id,
+                RoundRow(
+                    round=U64(0), open_height=open_height, submit_deadline=submit_deadline,
+                    proof_deadline=U64(submit_deadline + hyperparams.proof_blocks),
+                    input_commitment=request.model_id, beacon=None, beacon_height=None,
+                    status="open", finalize_height=None, global_commitment=None,
+                    aggregation_info=None, settlement=None,
+                ),
+            )
+            self._checkpoint("request:after_job")
+            self.store.set_next_nonce(caller, U64(nonce_value + 1))
+            self._checkpoint("request:after_nonce")
+            root = self._commit(job_id, at)
+        self._checkpoint("commit:after")
+
+        # OUTPUT
+        return RequestReceipt(job_id=job_id, gas_used=gas_used, state_root=root)
+
+    # -- join ----------------------------------------------------------------------------------
+
+    def join(
+        self,
+        job_id: Bytes32,
+        pubkey: Bytes48,
+        stake: int,
+        dataset_commitment: Bytes32,
+        num_samples: int,
+        height: int,
+    ) -> CallReceipt:
+        """Add a trainer to a job before its round 0 opens.
+
+        Parameters
+        ----------
+        job_id
+            The job.
+        pubkey
+            The trainer's compressed BLS12-381 G1 public key (48 bytes).
+        stake
+            The trainer's stake in wei.
+        dataset_commitment
+            Merkle root of the trainer's batch commitments; non-zero.
+        num_samples
+            Number of samples in the trainer's dataset, in ``[1, MAX_SAMPLES_PER_TRAINER]``.
+        height
+            Block height of the call.
+
+        Returns
+        -------
+        CallReceipt
+            The new state root.
+
+        Raises
+        ------
+        UnknownJobError, JobClosedError
+            If the job does not exist or is not open.
+        DeadlineError
+            If round 0 has opened (``height >= request_height + join_blocks``).
+        JoinError
+            If the dataset commitment is zero or ``num_samples`` is out of range.
+        AlreadyJoinedError, JobFullError
+            If the key joined already, or the job holds ``MAX_TRAINERS_PER_JOB`` trainers.
+        InvalidPubkeyError
+            If ``pubkey`` is not a valid G1 point in the prime-order subgroup.
+        """
+        # DECODE
+        job_id = Bytes32(job_id)
+        pubkey = Bytes48(pubkey)
+        stake_value = U256(stake)
+        dataset_commitment = Bytes32(dataset_commitment)
+        samples = U64(num_samples)
+
+        with self.store.transaction():
+            at = self._check_height(height)
+            job = self._open_job(job_id)
+            round0 = self.store.round(job_id, U64(0))
+            assert round0 is not None
+
+            # WORK: cheap checks first, the curve check last.
+            if job.row.current_round != 0 or at >= round0.open_height:
+                raise DeadlineError(
+                    f"joins closed at height {round0.open_height - 1}; the call is at {at}"
+                )
+            if dataset_commitment.is_zero():
+                raise JoinError("dataset commitment is zero")
+            if not 1 <= samples <= MAX_SAMPLES_PER_TRAINER:
+                raise JoinError(
+                    f"num_samples {samples} is outside [1, {MAX_SAMPLES_PER_TRAINER}]"
+                )
+            if self.store.trainer(job_id, pubkey) is not None:
+                raise AlreadyJoinedError(f"trainer {pubkey.to_hex()} already joined")
+            if self.store.trainer_count(job_id) >= MAX_TRAINERS_PER_JOB:
+                raise JobFullError(f"job holds {MAX_TRAINERS_PER_JOB} trainers already")
+            if not _valid_bls_pubkey(pubkey):
+                raise InvalidPubkeyError(
+                    f"{pubkey.to_hex()} is not a valid compressed BLS12-381 G1 public key"
+                )
+
+            # WRITE STATE
+            self.store.insert_trainer(
+                job_id,
+                TrainerRow(
+                    pubkey=pubkey, stake=stake_value, rewards=U256(0),
+                    dataset_commitment=dataset_commitment, num_samples=samples, join_height=at,
+                ),
+            )
+            self._checkpoint("join:after_trainer")
+            root = self._commit(job_id, at)
+        self._checkpoint("commit:after")
+
+        # OUTPUT
+        return CallReceipt(state_root=root)
+
+    # -- submit --------------------------------------------------------------------------------
+
+    def submit(
+        self,
+        job_id: Bytes32,
+        round_number: int,
+        trainer: Bytes48,
+        trajectory_root: Bytes32,
+        steps: int,
+        update_commitment: Bytes32,
+        payload: bytes,
+        height: int,
+    ) -> CallReceipt:
+        """Record a trainer's committed trajectory and final weights for the current round.
+
+        Parameters
+        ----------
+        job_id, round_number, trainer
+            The job, its current round, and a trainer that joined it.
+        trajectory_root
+            Merkle root of the trainer's SGD trajectory; non-zero.
+        steps
+            ``T``, the number of steps the trajectory commits to; must equal ``steps_per_round``.
+        update_commitment
+            ``keccak256(payload)``.
+        payload
+            The final weights: ``param_count`` little-endian int64 values.
+        height
+            Block height of the call.
+
+        Returns
+        -------
+        CallReceipt
+            The new state root.
+
+        Raises
+        ------
+        UnknownJobError, JobClosedError, RoundError, UnknownTrainerError
+            If the job, round or trainer is not the right one.
+        DeadlineError
+            If ``height`` is outside ``[open_height, submit_deadline]`` of the round.
+        AlreadySubmittedError
+            If the trainer submitted in this round already.
+        SubmissionError
+            If the root is zero, ``steps`` is not ``steps_per_round``, the payload has the wrong
+            length, or its commitment is not ``update_commitment``.
+        """
+        # DECODE
+        job_id = Bytes32(job_id)
+        number = U64(round_number)
+        trainer = Bytes48(trainer)
+        trajectory_root = Bytes32(trajectory_root)
+        step_count = U32(steps)
+        update_commitment = Bytes32(update_commitment)
+        payload = bytes(payload)
+
+        with self.store.transaction():
+            at = self._check_height(height)
+            job = self._open_job(job_id)
+            rnd = self._current_round(job, number)
+            self._joined(job, trainer)
+            hp = job.hyperparams
+
+            # WORK
+            if not rnd.open_height <= at <= rnd.submit_deadline:
+                raise DeadlineError(
+                    f"round {number} takes submissions at heights [{rnd.open_height}, "
+                    f"{rnd.submit_deadline}]; the call is at {at}"
+                )
+            if self.store.submission(job_id, number, trainer) is not None:
+                raise AlreadySubmittedError(
+                    f"trainer {trainer.to_hex()} already submitted in round {number}"
+                )
+            if trajectory_root.is_zero():
+                raise SubmissionError("trajectory root is zero")
+            if step_count != hp.steps_per_round:
+                raise SubmissionError(
+                    f"trajectory has {step_count} steps; the job's steps_per_round is "
+                    f"{hp.steps_per_round}"
+                )
+            if len(payload) != WEIGHT_BYTES * hp.param_count:
+                raise SubmissionError(
+                    f"payload is {len(payload)} bytes; {hp.param_count} int64 weights need "
+                    f"{WEIGHT_BYTES * hp.param_count}"
+                )
+            if weights_commitment(payload) != update_commitment:
+                raise SubmissionError(
+                    f"keccak256 of the payload is {weights_commitment(payload).to_hex()}, not the "
+                    f"update commitment {update_commitment.to_hex()}"
+                )
+
+            # WRITE STATE
+            self.store.insert_submission(
+                job_id, number,
+                SubmissionRow(
+                    trainer=trainer, trajectory_root=trajectory_root, steps=step_count,
+                    update_commitment=update_commitment, payload=payload, submit_height=at,
+                    verdict=None, reason=None, verified_samples=None, bundle_hash=None,
+                    proof_height=None,
+                ),
+            )
+            self._checkpoint("submit:after_submission")
+            root = self._commit(job_id, at)
+        self._checkpoint("commit:after")
+
+        # OUTPUT
+        return CallReceipt(state_root=root)
+
+    # -- beacon --------------------------------------------------------------------------------
+
+    def beacon(
+        self, job_id: Bytes32, round_number: int, value: Bytes32, height: int
+    ) -> CallReceipt:
+        """Reveal the challenge seed of the current round, once, after its submit deadline.
+
+        Parameters
+        ----------
+        job_id, round_number
+            The job and its current round.
+        value
+            The beacon; non-zero.
+        height
+            Block height of the call.
+
+        Returns
+        -------
+        CallReceipt
+            The new state root.
+
+        Raises
+        ------
+        UnknownJobError, JobClosedError, RoundError
+            If the job or round is not the right one.
+        BeaconError
+            If the beacon is zero or the round's beacon was revealed already.
+        DeadlineError
+            If ``height`` is outside ``(submit_deadline, proof_deadline]``.
+        """
+        # DECODE
+        job_id = Bytes32(job_id)
+        number = U64(round_number)
+        value = Bytes32(value)
+
+        with self.store.transaction():
+            at = self._check_height(height)
+            job = self._open_job(job_id)
+            rnd = self._current_round(job, number)
+
+            # WORK
+            if rnd.beacon is not None:
+                raise BeaconError(
+                    f"the beacon of round {number} was revealed at height {rnd.beacon_height}"
+                )
+            if value.is_zero():
+                raise BeaconError("beacon is zero")
+            if not rnd.submit_deadline < at <= rnd.proof_deadline:
+                raise DeadlineError(
+                    f"round {number} takes its beacon at heights ({rnd.submit_deadline}, "
+                    f"{rnd.proof_deadline}]; the call is at {at}"
+                )
+
+            # WRITE STATE
+            self.store.set_beacon(job_id, number, value, at)
+            self._checkpoint("beacon:after_beacon")
+            root = self._commit(job_id, at)
+        self._checkpoint("commit:after")
+
+        # OUTPUT
+        return CallReceipt(state_root=root)
+
+    # -- submit_proof --------------------------------------------------------------------------
+
+    def _proof_context(
+        self, job_id: Bytes32, number: U64, trainer: Bytes48, height: int
+    ) -> SubmissionContext:
+        """Check that a proof may land now and build the verifier's context."""
+        at = self._check_height(height)
+        job = self._open_job(job_id)
+        rnd = self._current_round(job, number)
+        joined = self._joined(job, trainer)
+        sub = self.store.submission(job_id, number, trainer)
+        if sub is None:
+            raise NoSubmissionError(f"trainer {trainer.to_hex()} did not submit in round {number}")
+        if sub.verdict is not None:
+            raise AlreadyJudgedError(
+                f"the submission of {trainer.to_hex()} in round {number} was {sub.verdict} "
+                f"({sub.reason}) at height {sub.proof_height}"
+            )
+        if rnd.beacon is None:
+            raise BeaconError(f"the beacon of round {number} is not revealed yet")
+        if at > rnd.proof_deadline:
+            raise DeadlineError(
+                f"round {number} took proofs until height {rnd.proof_deadline}; the call is at {at}"
+            )
+        return SubmissionContext(
+            job_id=job_id, round=number, trainer=trainer, trajectory_root=sub.trajectory_root,
+            steps=sub.steps, beacon=rnd.beacon, samples_per_round=job.hyperparams.samples_per_round,
+            update_commitment=sub.update_commitment, dataset_commitment=joined.dataset_commitment,
+            global_model_commitment=rnd.input_commitment,
+            model_spec_id=job.hyperparams.model_spec_id, hyperparams=job.hyperparams,
+        )
+
+    def _judge(self, verify: Verifier, bundle: bytes, context: SubmissionContext) -> tuple[
+        VerdictStatus, str, U64
+    ]:
+        """Run the verifier; turn whatever it does into (verdict, reason, verified samples)."""
+        try:
+            verdict = verify(bundle, context)
+        except PotError:
+            return "rejected", REASON_MALFORMED, U64(0)
+        except Exception:
+            return "rejected", REASON_VERIFIER_ERROR, U64(0)
+        if (
+            not isinstance(verdict, Verdict)
+            or not isinstance(verdict.ok, bool)
+            or not isinstance(verdict.reason, str)
+            or REASON_PATTERN.fullmatch(verdict.reason) is None
+            or isinstance(verdict.verified_samples, bool)
+            or not isinstance(verdict.verified_samples, int)
+        ):
+            return "rejected", REASON_BAD_VERDICT, U64(0)
+        if verdict.ok:
+            if verdict.reason != REASON_OK or not (
+                MIN_VERIFIED_SAMPLES <= verdict.verified_samples <= MAX_VERIFIED_SAMPLES
+            ):
+                return "rejected", REASON_BAD_VERDICT, U64(0)
+            return "accepted", REASON_OK, U64(verdict.verified_samples)
+        if verdict.reason == REASON_OK:
+            return "rejected", REASON_BAD_VERDICT, U64(0)
+        return "rejected", verdict.reason, U64(0)
+
+    def submit_proof(
+        self, job_id: Bytes32, round_number: int, trainer: Bytes48, bundle: bytes, height: int
+    ) -> ProofReceipt:
+        """Judge a trainer's proof bundle with the verifier and record the verdict.
+
+        Parameters
+        ----------
+        job_id, round_number, trainer
+            The job, its current round, and a trainer with an unjudged submission in it.
+        bundle
+            The proof bundle, at most ``MAX_BUNDLE_BYTES``; only its keccak256 is stored.
+        height
+            Block height of the call.
+
+        Returns
+        -------
+        ProofReceipt
+            The verdict recorded (``accepted`` or ``rejected`` with its reason) and the new root.
+
+        Raises
+        ------
+        NoVerifierError
+            If the executor has no verifier.
+        BundleTooLargeError
+            If the bundle is longer than ``MAX_BUNDLE_BYTES``.
+        UnknownJobError, JobClosedError, RoundError, UnknownTrainerError, NoSubmissionError
+            If the job, round, trainer or submission is not the right one.
+        AlreadyJudgedError
+            If the submission already has a verdict.
+        BeaconError
+            If the round's beacon is not revealed.
+        DeadlineError
+            If ``height`` is past the round's proof deadline.
+        StateError
+            If the state changed while the verifier ran (the call may be retried).
+        """
+        # DECODE
+        if self._verify is None:
+            raise NoVerifierError("this executor has no verifier; proofs cannot be judged")
+        job_id = Bytes32(job_id)
+        number = U64(round_number)
+        trainer = Bytes48(trainer)
+        bundle = bytes(bundle)
+        if len(bundle) > MAX_BUNDLE_BYTES:
+            raise BundleTooLargeError(
+                f"bundle is {len(bundle)} bytes, the cap is {MAX_BUNDLE_BYTES}"
+            )
+        with self.store.snapshot():
+            context = self._proof_context(job_id, number, trainer, height)
+
+        # WORK: the verifier runs without holding the write lock.
+        verdict, reason, samples = self._judge(self._verify, bundle, context)
+
+        with self.store.transaction():
+            if self._proof_context(job_id, number, trainer, height) != context:
+                raise StateError("the submission's context changed while its proof was verified")
+            at = U64(height)
+
+            # WRITE STATE
+            self.store.set_verdict(
+                job_id, number, trainer, verdict, reason, samples, Bytes32(keccak(bundle)), at
+            )
+            self._checkpoint("proof:after_verdict")
+            root = self._commit(job_id, at)
+        self._checkpoint("commit:after")
+
+        # OUTPUT
+        return ProofReceipt(
+            verdict=verdict, reason=reason, verified_samples=samples, state_root=root
+        )
+
+    # -- finalize_round ------------------------------------------------------------------------
+
+    def _run_aggregator(
+        self, job: Job, updates: list[AcceptedUpdate]
+    ) -> tuple[bytes, Bytes32, dict[str, Any]]:
+        hp = job.hyperparams
+        try:
+            weights, info = self._aggregate(updates, hp.aggregation_rule, int(hp.rule_param))
+        except Exception as e:
+            raise FinalizeError(f"the aggregator failed: {e}") from e
+        if not isinstance(weights, np.ndarray) or weights.dtype != np.int64:
+            raise FinalizeError("the aggregator must return an int64 numpy array")
+        if weights.shape != (hp.param_count,):
+            raise FinalizeError(
+                f"the aggregator returned shape {weights.shape}, not ({hp.param_count},)"
+            )
+        if not isinstance(info, dict):
+            raise FinalizeError("the aggregator's info must be a dict")
+        _check_json_integers(info, "aggregation info")
+        payload = weights_to_payload(weights)
+        return payload, weights_commitment(payload), info
+
+    def _run_settler(
+        self, settlement: SettlementInput, trainers: list[TrainerRow]
+    ) -> tuple[dict[Bytes48, tuple[U256, U256]], dict[str, Any]]:
+        """Run the settler; return the new (stake, rewards) of each trainer it touches."""
+        try:
+            out = self._settle(settlement)
+        except Exception as e:
+            raise FinalizeError(f"the settler failed: {e}") from e
+        if not isinstance(out, SettlementOutput):
+            raise FinalizeError("the settler must return a SettlementOutput")
+        by_key = {t.pubkey: t for t in trainers}
+        balances: dict[Bytes48, tuple[U256, U256]] = {}
+        record: dict[str, dict[str, int]] = {"rewards": {}, "slashes": {}}
+        for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
+            for key, amount in sorted(amounts.items()):
+                if key not in by_key:
+                    raise FinalizeError(f"the settler names {key!r}, not a trainer of the job")
+                if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+                    raise FinalizeError(f"the settler gave {kind} {amount!r}; wei must be >= 0")
+                stake, rewards = balances.get(key, (by_key[key].stake, by_key[key].rewards))
+                if kind == "rewards":
+                    rewards = U256(rewards + amount)
+                else:
+                    if amount > stake:
+                        raise FinalizeError(
+                            f"the settler slashes {amount} wei from a stake of {stake}"
+                        )
+                    stake = U256(stake - amount)
+                balances[key] = (stake, rewards)
+                record[kind][Bytes48(key).to_hex()] = int(amount)
+        return balances, record
+
+    def finalize_round(self, job_id: Bytes32, round_number: int, height: int) -> FinalizeReceipt:
+        """Close the current round: aggregate the accepted updates, settle, open the next round.
+
+        Parameters
+        ----------
+        job_id, round_number
+            The job and its current round.
+        height
+            Block height of the call: past the proof deadline, or past the submit deadline once the
+            beacon is revealed and every submission of the round has a verdict.
+
+        Returns
+        -------
+        FinalizeReceipt
+            ``finalized`` (with the new global model's commitment) or ``failed`` (fewer than
+            ``min_participants`` accepted updates), the job's new status, and the new root.
+
+        Raises
+        ------
+        UnknownJobError, JobClosedError, RoundError
+            If the job or round is not the right one.
+        DeadlineError
+            If the round cannot be closed yet.
+        FinalizeError
+            If the aggregator or settler fails or breaks its contract (nothing is written).
+        """
+        # DECODE
+        job_id = Bytes32(job_id)
+        number = U64(round_number)
+
+        with self.store.transaction():
+            at = self._check_height(height)
+            job = self._open_job(job_id)
+            rnd = self._current_round(job, number)
+            hp = job.hyperparams
+
+            # WORK: may the round close now?
+            submissions = self.store.submissions(job_id, number)
+            all_judged = all(s.verdict is not None for s in submissions)
+            early = rnd.beacon is not None and all_judged and at > rnd.submit_deadline
+            if not (at > rnd.proof_deadline or early):
+                raise DeadlineError(
+                    f"round {number} can close after height {rnd.proof_deadline}, or once its "
+                    f"beacon is out and every submission is judged; the call is at {at}"
+                )
+
+            # WORK: outcome of each trainer, the accepted updates, the aggregate.
+            trainers = self.store.trainers(job_id)
+            by_trainer = {s.trainer: s for s in submissions}
+            outcomes = []
+            for t in trainers:
+                s = by_trainer.get(t.pubkey)
+                if s is None:
+                    outcomes.append(TrainerOutcome(t.pubkey, t.stake, "absent", "", 0))
+                elif s.verdict is None:
+                    outcomes.append(TrainerOutcome(t.pubkey, t.stake, "unproven", "", 0))
+                else:
+                    samples = int(s.verified_samples or 0)
+                    outcomes.append(
+                        TrainerOutcome(t.pubkey, t.stake, s.verdict, s.reason or "", samples)
+                    )
+            accepted = [s for s in self.store.submissions(job_id, number, with_payload=True)
+                        if s.verdict == "accepted"]
+            outcome: RoundOutcome = (
+                "finalized" if len(accepted) >= job.request.min_participants else "failed"
+            )
+            model: bytes | None = None
+            commitment: Bytes32 | None = None
+            info: dict[str, Any] | None = None
+            if outcome == "finalized":
+                updates = [
+                    AcceptedUpdate(
+                        trainer=s.trainer, weights=weights_from_payload(s.payload or b""),
+                        verified_samples=U64(s.verified_samples or 0),
+                        update_commitment=s.update_commitment,
+                    )
+                    for s in accepted
+                ]
+                model, commitment, info = self._run_aggregator(job, updates)
+            settlement_input = SettlementInput(
+                job_id=job_id, round=number, outcome=outcome,
+                min_participants=job.request.min_participants, trainers=tuple(outcomes),
+                global_model_commitment=commitment,
+            )
+            balances, settlement_record = self._run_settler(settlement_input, trainers)
+
+            last_round = number + 1 >= job.request.total_rounds
+            if outcome == "failed":
+                job_status: JobStatus = "failed"
+            elif last_round:
+                job_status = "completed"
+            else:
+                job_status = "open"
+
+            # WRITE STATE: the round's outcome, the balances, the job and its next round, roots.
+            self.store.close_round(
+                job_id, number, outcome, at, model, commitment, info
+            )
+            self._checkpoint("finalize:after_round")
+            self.store.set_settlement(job_id, number, settlement_record)
+            for key, (stake, rewards) in balances.items():
+                self.store.set_trainer_balances(job_id, key, stake, rewards)
+            self._checkpoint("finalize:after_settlement")
+            if job_status == "open":
+                assert commitment is not None
+                next_number = U64(number + 1)
+                submit_deadline = U64(at + hp.submit_blocks)
+                self.store.insert_round(
+                    job_id,
+                    RoundRow(
+                        round=next_number, open_height=at, submit_deadline=submit_deadline,
+                        proof_deadline=U64(submit_deadline + hp.proof_blocks),
+                        input_commitment=commitment, beacon=None, beacon_height=None,
+                        status="open", finalize_height=None, global_commitment=None,
+                        aggregation_info=None, settlement=None,
+                    ),
+                )
+                self.store.update_job(job_id, "open", next_number)
+            else:
+                self.store.update_job(job_id, job_status, number)
+            self._checkpoint("finalize:after_job")
+            root = self._commit(job_id, at)
+        self._checkpoint("commit:after")
+
+        # OUTPUT
+        return FinalizeReceipt(
+            outcome=outcome, accepted=len(accepted), global_commitment=commitment,
+            job_status=job_status, state_root=root,
+        )

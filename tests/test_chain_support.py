@@ -1,0 +1,233 @@
+"""Builders shared by the chain tests (this module holds no tests).
+
+The state-machine tests need a verifier; pot's bundle verifier is plugged in at merge, so here
+:func:`verdict_table_verifier` returns verdicts from a table the test writes. It judges nothing; it
+lets a test decide each trainer's verdict and check what the executor does with it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pot.chain.abi import TrainRequest, encode_train_request
+from pot.chain.executor import Executor
+from pot.chain.fixed_types import U16, U32, U64, U256, Address, Bytes32, Bytes48
+from pot.chain.hooks import SubmissionContext, Verdict, Verifier, weights_commitment
+from pot.chain.hyperparams import AggregationRule, Hyperparams, LossId, encode_hyperparams
+from pot.chain.store import Store
+
+CHAIN_ID = 31337
+CALLER = Address(b"\xca" * 20)
+MODEL_ID = Bytes32(b"\x01" * 32)
+DATASET_REF = Bytes32(b"\x02" * 32)
+SPEC_ID = Bytes32(b"\x03" * 32)
+DATASET_COMMITMENT = Bytes32(b"\x04" * 32)
+TRAJECTORY_ROOT = Bytes32(b"\x05" * 32)
+BEACON = Bytes32(b"\x06" * 32)
+GAS_LIMIT = 1_000_000
+REQUEST_HEIGHT = 10
+STAKE_WEI = 10**18
+
+_PUBKEYS: dict[int, Bytes48] = {}
+
+
+def pubkey(index: int) -> Bytes48:
+    """Return the BLS12-381 G1 public key of secret key ``index + 1`` (cached)."""
+    if index not in _PUBKEYS:
+        from py_ecc.bls import G2ProofOfPossession  # slow to import; crash children skip it
+
+        _PUBKEYS[index] = Bytes48(G2ProofOfPossession.SkToPk(index + 1))
+    return _PUBKEYS[index]
+
+
+def make_hyperparams(**overrides: Any) -> Hyperparams:
+    """Return valid hyperparams (4 weights, FedAvg, 5-block windows) with some fields replaced."""
+    base = Hyperparams(
+        lr_q16=U32(655),
+        local_epochs=U16(1),
+        batch_size=U32(16),
+        samples_per_round=U16(2),
+        steps_per_round=U32(8),
+        loss_id=LossId.CROSS_ENTROPY,
+        model_spec_id=SPEC_ID,
+        param_count=U64(4),
+        aggregation_rule=AggregationRule.FEDAVG,
+        rule_param=U32(0),
+        join_blocks=U32(5),
+        submit_blocks=U32(5),
+        proof_blocks=U32(5),
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+def make_calldata(
+    total_rounds: int = 2,
+    min_participants: int = 2,
+    model_id: bytes = MODEL_ID,
+    dataset_ref: bytes = DATASET_REF,
+    hyperparams: bytes | None = None,
+    **hp_overrides: Any,
+) -> bytes:
+    """Return canonical TRAIN_REQUEST calldata; hyperparams default to :func:`make_hyperparams`."""
+    if hyperparams is None:
+        hyperparams = encode_hyperparams(make_hyperparams(**hp_overrides))
+    return encode_train_request(
+        TrainRequest(
+            model_id=Bytes32(model_id),
+            dataset_ref=Bytes32(dataset_ref),
+            total_rounds=U256(total_rounds),
+            min_participants=U64(min_participants),
+            hyperparams=hyperparams,
+        )
+    )
+
+
+def payload_of(values: list[int]) -> bytes:
+    """Return the little-endian int64 payload of ``values``."""
+    return np.array(values, dtype="<i8").tobytes()
+
+
+def verdict_table_verifier(table: Mapping[tuple[int, bytes], Verdict]) -> Verifier:
+    """Return a verifier that looks up ``(round, trainer key)`` in ``table``.
+
+    A missing entry is a rejection with reason ``not_in_table``. The returned function also appends
+    each context it is called with to its ``contexts`` list.
+    """
+    contexts: list[SubmissionContext] = []
+
+    def verify(bundle: bytes, context: SubmissionContext) -> Verdict:
+        contexts.append(context)
+        return table.get(
+            (int(context.round), bytes(context.trainer)), Verdict(False, "not_in_table", 0)
+        )
+
+    verify.contexts = contexts  # type: ignore[attr-defined]
+    return verify
+
+
+def accept_all(samples: int = 10) -> Verifier:
+    """Return a verifier that accepts every bundle with ``samples`` verified samples."""
+
+    def verify(bundle: bytes, context: SubmissionContext) -> Verdict:
+        return Verdict(True, "ok", samples)
+
+    return verify
+
+
+@dataclass
+class Scenario:
+    """An open job on a fresh state file, with ``trainers`` joined."""
+
+    path: Path
+    store: Store
+    executor: Executor
+    job_id: Bytes32
+    trainers: list[Bytes48]
+    height: int = REQUEST_HEIGHT
+    payloads: dict[tuple[int, bytes], bytes] = field(default_factory=dict)
+
+    def round_heights(self, number: int) -> tuple[int, int, int]:
+        """Return (open height, submit deadline, proof deadline) of an opened round."""
+        rnd = self.store.round(self.job_id, U64(number))
+        assert rnd is not None
+        return int(rnd.open_height), int(rnd.submit_deadline), int(rnd.proof_deadline)
+
+    def submit_all(self, number: int, trainers: list[Bytes48] | None = None) -> None:
+        """Submit a distinct payload for each trainer at the round's open height."""
+        open_height, _, _ = self.round_heights(number)
+        self.height = max(self.height, open_height)
+        for i, key in enumerate(self.trainers if trainers is None else trainers):
+            payload = payload_of([i + number, 10 * i, -i, 7])
+            self.payloads[(number, bytes(key))] = payload
+            self.executor.submit(
+                self.job_id, number, key, TRAJECTORY_ROOT, 8, weights_commitment(payload),
+                payload, self.height,
+            )
+
+    def reveal(self, number: int) -> None:
+        """Reveal the round's beacon just after its submit deadline."""
+        _, submit_deadline, _ = self.round_heights(number)
+        self.height = max(self.height, submit_deadline + 1)
+        self.executor.beacon(self.job_id, number, BEACON, self.height)
+
+    def prove_all(self, number: int, trainers: list[Bytes48] | None = None) -> None:
+        """Send a bundle for each trainer at the current height."""
+        for key in self.trainers if trainers is None else trainers:
+            self.executor.submit_proof(self.job_id, number, key, b"bundle", self.height)
+
+    def after_proof_deadline(self, number: int) -> int:
+        """Move the height past the round's proof deadline and return it."""
+        _, _, proof_deadline = self.round_heights(number)
+        self.height = max(self.height, proof_deadline + 1)
+        return self.height
+
+
+def open_job(
+    path: Path,
+    trainers: int = 3,
+    verify: Verifier | None = None,
+    executor_kwargs: Mapping[str, Any] | None = None,
+    **calldata_kwargs: Any,
+) -> Scenario:
+    """Create a state file, request a job at ``REQUEST_HEIGHT`` and join ``trainers`` trainers."""
+    store = Store.create(path, CHAIN_ID)
+    executor = Executor(
+        store, verify=verify or accept_all(), **dict(executor_kwargs or {})
+    )
+    receipt = executor.train_request(
+        CALLER, 0, make_calldata(**calldata_kwargs), GAS_LIMIT, REQUEST_HEIGHT
+    )
+    keys = [pubkey(i) for i in range(trainers)]
+    for key in keys:
+        executor.join(receipt.job_id, key, STAKE_WEI, DATASET_COMMITMENT, 100, REQUEST_HEIGHT + 1)
+    scenario = Scenario(
+        path=path, store=store, executor=executor, job_id=receipt.job_id, trainers=keys
+    )
+    scenario.height = REQUEST_HEIGHT + 1
+    return scenario
+
+
+def assert_reverts(store: Store, error: type[Exception], match: str, call: Any) -> None:
+    """Check that ``call()`` raises ``error`` (message matching ``match``) and changes no state."""
+    import pytest
+
+    before = store.export()
+    with pytest.raises(error, match=match):
+        call()
+    assert store.export() == before
+
+
+CRASH_CALLS = ("request", "join", "submit", "beacon", "proof", "finalize")
+
+
+def perform_call(executor: Executor, call: str, height: int, trainer: Bytes48) -> None:
+    """Run one call of the crash tests on the first job of the state (``trainer`` submits/proves).
+
+    ``join`` adds a new trainer (key 9); every other call acts for ``trainer`` in round 0.
+    """
+    store = executor.store
+    job_ids = store.job_ids()
+    job_id = job_ids[0] if job_ids else Bytes32(b"\x00" * 32)
+    payload = payload_of([5, 6, 7, 8])
+    if call == "request":
+        nonce = store.next_nonce(CALLER)
+        executor.train_request(CALLER, nonce, make_calldata(), GAS_LIMIT, height)
+    elif call == "join":
+        executor.join(job_id, pubkey(9), 1, DATASET_COMMITMENT, 1, height)
+    elif call == "submit":
+        commitment = weights_commitment(payload)
+        executor.submit(job_id, 0, trainer, TRAJECTORY_ROOT, 8, commitment, payload, height)
+    elif call == "beacon":
+        executor.beacon(job_id, 0, BEACON, height)
+    elif call == "proof":
+        executor.submit_proof(job_id, 0, trainer, b"bundle", height)
+    elif call == "finalize":
+        executor.finalize_round(job_id, 0, height)
+    else:
+        raise ValueError(f"unknown call {call!r}")
