@@ -16,58 +16,24 @@ Exit codes
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from pot import __version__
-from pot.errors import MalformedInputError, PotError
-
-EXIT_OK = 0
-EXIT_INVALID = 1
-EXIT_MALFORMED = 2
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class PotClickException(click.ClickException):
-    """A click exception that carries pot's documented exit code."""
-
-    def __init__(self, message: str, exit_code: int = EXIT_INVALID) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def boundary(func: F) -> F:
-    """Turn :class:`PotError` raised by a command into a clean message and exit code."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except MalformedInputError as e:
-            raise PotClickException(str(e), EXIT_MALFORMED) from e
-        except PotError as e:
-            raise PotClickException(str(e), EXIT_INVALID) from e
-        except KeyboardInterrupt as e:
-            raise PotClickException("interrupted", 130) from e
-
-    return wrapper  # type: ignore[return-value]
-
-
-json_option = click.option(
-    "--json", "as_json", is_flag=True, help="Print one machine-readable JSON object on stdout."
+from pot.clikit import (
+    EXIT_INVALID,
+    EXIT_MALFORMED,
+    EXIT_OK,
+    PotClickException,
+    boundary,
+    emit_json,
+    json_option,
 )
-
-
-def emit_json(obj: Any) -> None:
-    """Print ``obj`` as one line of canonical JSON (sorted keys) on stdout."""
-    click.echo(json.dumps(obj, sort_keys=True))
+from pot.errors import MalformedInputError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -257,7 +223,12 @@ def verify(proofs: tuple[Path, ...], circuit_path: Path | None, circuit_id: str 
 
 # Command groups live next to the library code they wrap; each is attached here, once.
 # Keep these imports light: `pot verify` must not import torch (trainer code imports it lazily).
-# (groups are added below as they land)
+from pot.chain.cli import chain  # noqa: E402
+from pot.protocol.cli import keys, security  # noqa: E402
+
+main.add_command(chain)
+main.add_command(keys)
+main.add_command(security)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -44,7 +44,7 @@ from pot.chain.hyperparams import (
     encode_hyperparams,
 )
 from pot.chain.store import Store
-from pot.cli import EXIT_INVALID, PotClickException, boundary, emit_json, json_option
+from pot.clikit import EXIT_INVALID, PotClickException, boundary, emit_json, json_option
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from pot.cli import boundary, emit_json, json_option
+from pot.clikit import boundary, emit_json, json_option
 from pot.protocol.encoding import format_hex
 from pot.protocol.exceptions import SecurityParameterError
 from pot.protocol.keys import generate_secret_key, load_secret_key, public_key, save_secret_key

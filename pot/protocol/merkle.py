@@ -269,10 +269,7 @@ def verify_path(
     while width > 1:
         if position ^ 1 < width:
             sibling = require_length(next(siblings), NODE_BYTES, f"{tree.name} path sibling")
-            if position % 2 == 0:
-                node = node_hash(tree, node, sibling)
-            else:
-                node = node_hash(tree, sibling, node)
+            node = node_hash(tree, node, sibling) if position % 2 == 0 else node_hash(tree, sibling, node)
         position //= 2
         width = (width + 1) // 2
     return _root_from_top(tree, n_leaves, node) == root

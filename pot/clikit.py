@@ -1,0 +1,57 @@
+"""Shared pieces of pot's command line: exit codes, the error boundary and common options.
+
+Every command module (``pot.cli`` and the groups next to the library code, e.g. ``pot.chain.cli``)
+imports these from here, so that ``pot.cli`` can attach the groups without an import cycle.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from pot.errors import MalformedInputError, PotError
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_MALFORMED = 2
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PotClickException(click.ClickException):
+    """A click exception that carries pot's documented exit code."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_INVALID) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def boundary(func: F) -> F:
+    """Turn :class:`PotError` raised by a command into a clean message and exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MalformedInputError as e:
+            raise PotClickException(str(e), EXIT_MALFORMED) from e
+        except PotError as e:
+            raise PotClickException(str(e), EXIT_INVALID) from e
+        except KeyboardInterrupt as e:
+            raise PotClickException("interrupted", 130) from e
+
+    return wrapper  # type: ignore[return-value]
+
+
+json_option = click.option(
+    "--json", "as_json", is_flag=True, help="Print one machine-readable JSON object on stdout."
+)
+
+
+def emit_json(obj: Any) -> None:
+    """Print ``obj`` as one line of canonical JSON (sorted keys) on stdout."""
+    click.echo(json.dumps(obj, sort_keys=True))
