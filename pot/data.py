@@ -12,12 +12,14 @@ Checkpoints are ``.npz`` files (``allow_pickle=False``) holding one int64 array 
 
 from __future__ import annotations
 
+import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from eth_hash.auto import keccak
 
 from pot.errors import DataError, MalformedInputError
 from pot.spec import ModelSpec
@@ -26,6 +28,7 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 TEST_FRACTION_DEN = 5  # every 5th sample (by a seeded permutation) is held out for testing
 MAX_CHECKPOINT_BYTES = 64 * 1024 * 1024
+INIT_DOMAIN = b"pot/v1/init"
 
 
 @dataclass(frozen=True)
@@ -127,16 +130,25 @@ def batch_arrays(data: Dataset, indices: list[int], spec: ModelSpec) -> tuple[Fl
 
 
 def initial_checkpoint(spec: ModelSpec) -> dict[str, IntArray]:
-    """The spec's initial weights, quantised: He-uniform weights from ``init_seed``, zero biases."""
-    rng = np.random.default_rng(spec.init_seed)
+    """The spec's initial weights W_0, fixed point, derived with integers only.
+
+    Weight ``w_i[j]`` (row-major index ``j``) is He-uniform on the fixed-point grid:
+    ``u mod (2q + 1) - q`` with ``q = isqrt(6 * 4**scale // fan_in)`` and
+    ``u = keccak256(b"pot/v1/init" || spec_id || name || uint64_be(j))`` read big-endian; biases
+    are 0. Any client derives the same W_0 from the spec id, with no float or RNG involved.
+    """
     params: dict[str, IntArray] = {}
+    spec_id = spec.spec_id
     for name, shape in spec.param_shapes():
-        if name.startswith("w"):
-            bound = np.sqrt(6.0 / shape[1])
-            w = rng.uniform(-bound, bound, size=shape)
-        else:
-            w = np.zeros(shape)
-        params[name] = quantize(w, spec.scale)
+        size = int(np.prod(shape))
+        if name.startswith("b"):
+            params[name] = np.zeros(shape, dtype=np.int64)
+            continue
+        q = math.isqrt(6 * 4**spec.scale // shape[1])
+        prefix = INIT_DOMAIN + spec_id + name.encode()
+        vals = [int.from_bytes(keccak(prefix + j.to_bytes(8, "big")), "big") % (2 * q + 1) - q
+                for j in range(size)]
+        params[name] = np.array(vals, dtype=np.int64).reshape(shape)
     return params
 
 

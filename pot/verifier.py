@@ -4,15 +4,32 @@ A verifier never crashes and never accepts what it should not: every check that 
 :class:`Verdict` with a specific reason code, and unreadable input raises
 :class:`pot.errors.MalformedInputError` before any expensive work.
 
-Reason codes (``docs/protocol.md`` lists the bundle-level ones too):
+Reason codes, in the order the checks run (cheap checks first, the signature and the proofs last):
 
-============== ==========================================================================
-``ok``          the proof verifies under the pinned circuit
-``dev_srs``     the circuit uses a development SRS and ``allow_dev_srs`` was not given
-``wrong_circuit`` the proof names another circuit id than the pinned one
-``instance_count`` the number of public instances differs from the circuit's
-``proof_invalid`` ezkl's verifier rejected the proof
-============== ==========================================================================
+=======================  ===================================================================
+``dev_srs``              the circuit uses a development SRS and ``allow_dev_srs`` was not given
+``wrong_circuit``        the proof or bundle names another circuit id than the pinned one
+``wrong_job``            bundle for another job than expected
+``wrong_round``          bundle for another round
+``wrong_trainer``        bundle from another trainer than the submission's
+``wrong_root``           trajectory root differs from the submitted one
+``wrong_steps``          T differs from the submitted one
+``wrong_beacon``         beacon differs from the round's revealed beacon
+``wrong_dataset``        dataset commitment or batch count differs from the one given at join
+``wrong_start``          leaf 0 is not the round's global model
+``wrong_final``          leaf T is not the submitted update
+``duplicate_indices``    a challenged index appears twice
+``too_few_samples``      fewer challenged steps than the job's k
+``instance_count``       a proof's public instance count differs from the circuit's
+``challenge_mismatch``   the indices are not the ones the beacon derives
+``opening_mismatch``     the openings do not follow the indices one to one
+``bad_merkle_path``      a step's leaf t or t+1 does not open to the root
+``commitment_mismatch``  a proof's W_t, batch or W_{t+1} differs from the committed leaves
+``wrong_batch_order``    a step's batch is not the one the schedule (t mod N) assigns
+``batch_not_in_dataset`` a step's batch does not open in the dataset commitment
+``bad_signature``        the BLS signature does not verify under the trainer's key
+``proof_invalid``        ezkl's verifier rejected a proof
+=======================  ===================================================================
 """
 
 from __future__ import annotations
@@ -23,7 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pot.bundle import Bundle
 from pot.circuit import Circuit
+from pot.errors import MalformedInputError
 from pot.jsonio import loads_limited, read_json_limited
 from pot.proof import MAX_PROOF_BYTES, StepProof
 
@@ -120,3 +139,164 @@ def load_step_proof_bytes(raw: bytes) -> StepProof:
         As :func:`read_step_proof`.
     """
     return StepProof.from_json(loads_limited(raw, "step proof", MAX_STEP_PROOF_FILE_BYTES))
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the chain knows about a submission; ``None`` fields are not checked.
+
+    Attributes
+    ----------
+    job_id, round, trainer, root, steps, beacon
+        The submission and the round's revealed beacon.
+    min_samples
+        The job's k: the least number of challenged steps.
+    dataset_root, n_batches
+        The trainer's dataset commitment and batch count, from join.
+    global_commitment
+        commit(W_0) of the round's global model.
+    final_commitment
+        commit(W_T) of the submitted update.
+    """
+
+    job_id: bytes | None = None
+    round: int | None = None
+    trainer: bytes | None = None
+    root: bytes | None = None
+    steps: int | None = None
+    beacon: bytes | None = None
+    min_samples: int = 1
+    dataset_root: bytes | None = None
+    n_batches: int | None = None
+    global_commitment: bytes | None = None
+    final_commitment: bytes | None = None
+
+
+def _reject(reason: str, detail: str) -> Verdict:
+    return Verdict(False, reason, detail)
+
+
+def _context_verdict(b: Bundle, exp: Expected) -> Verdict | None:
+    checks = (
+        ("wrong_job", exp.job_id, b.job_id, "job"),
+        ("wrong_round", exp.round, b.round, "round"),
+        ("wrong_trainer", exp.trainer, b.trainer, "trainer"),
+        ("wrong_root", exp.root, b.root, "trajectory root"),
+        ("wrong_steps", exp.steps, b.steps, "step count T"),
+        ("wrong_beacon", exp.beacon, b.beacon, "beacon"),
+        ("wrong_dataset", exp.dataset_root, b.dataset_root, "dataset commitment"),
+        ("wrong_dataset", exp.n_batches, b.n_batches, "dataset batch count"),
+        ("wrong_start", exp.global_commitment, b.global_commitment, "global model commitment"),
+        ("wrong_final", exp.final_commitment, b.final_commitment, "update commitment"),
+    )
+    for reason, want, got, what in checks:
+        if want is not None and want != got:
+            return _reject(reason, f"the bundle's {what} differs from the submission's")
+    return None
+
+
+def _structure_verdict(b: Bundle, circuit: Circuit, exp: Expected) -> Verdict | None:
+    if len(set(b.indices)) != len(b.indices):
+        return _reject("duplicate_indices", "a challenged step index appears more than once")
+    if len(b.indices) < exp.min_samples:
+        return _reject("too_few_samples", f"{len(b.indices)} challenged steps, the job needs "
+                       f"{exp.min_samples}")
+    want = circuit.n_input_tensors + circuit.n_output_tensors
+    for o in b.openings:
+        if o.proof.circuit_id != circuit.circuit_id:
+            return _reject("wrong_circuit", f"step {o.index}'s proof is for another circuit")
+        if len(o.proof.instances) != want:
+            return _reject("instance_count", f"step {o.index}'s proof has "
+                           f"{len(o.proof.instances)} instances, the circuit has {want}")
+    return None
+
+
+def _commitment_verdict(b: Bundle) -> Verdict | None:
+    from pot.protocol.challenge import challenge_indices
+    from pot.protocol.commitments import NO_BATCH_COMMITMENT, trajectory_leaf
+    from pot.protocol.merkle import DATASET_TREE, TRAJECTORY_TREE, verify_path
+
+    n_leaves = b.steps + 1
+    drawn = challenge_indices(b.job_id, b.round, b.trainer, b.root, b.beacon, b.steps,
+                              len(b.indices))
+    if tuple(drawn) != b.indices:
+        return _reject("challenge_mismatch", "the indices are not the ones the beacon derives")
+    if tuple(o.index for o in b.openings) != b.indices:
+        return _reject("opening_mismatch", "the openings do not follow the challenged indices")
+
+    def opens(t: int, weights: bytes, batch: bytes, path: tuple[bytes, ...]) -> bool:
+        return verify_path(TRAJECTORY_TREE, b.root, trajectory_leaf(t, weights, batch), t,
+                           n_leaves, path)
+
+    if not opens(0, b.global_commitment, b.first_batch, b.first_path):
+        return _reject("wrong_start", "leaf 0 does not open to the root with the global model")
+    if not opens(b.steps, b.final_commitment, NO_BATCH_COMMITMENT, b.last_path):
+        return _reject("wrong_final", "leaf T does not open to the root with the update")
+    for o in b.openings:
+        t = o.index
+        next_batch_ok = (o.next_batch == NO_BATCH_COMMITMENT) == (t + 1 == b.steps)
+        if not (opens(t, o.weights, o.batch, o.leaf_path) and next_batch_ok
+                and opens(t + 1, o.next_weights, o.next_batch, o.next_path)):
+            return _reject("bad_merkle_path", f"leaf {t} or {t + 1} does not open to the root")
+        p = o.proof
+        if (p.weights_in, p.batch, p.weights_out) != (o.weights, o.batch, o.next_weights):
+            return _reject("commitment_mismatch", f"step {t}'s proof does not prove the committed "
+                           "transition W_t -> W_t+1 on the committed batch")
+        if o.batch_index != t % b.n_batches:
+            return _reject("wrong_batch_order", f"step {t} trained on batch {o.batch_index}, the "
+                           f"schedule assigns batch {t % b.n_batches}")
+        if not verify_path(DATASET_TREE, b.dataset_root, o.batch, o.batch_index, b.n_batches,
+                           o.batch_path):
+            return _reject("batch_not_in_dataset", f"step {t}'s batch is not batch "
+                           f"{o.batch_index} of the committed dataset")
+    return None
+
+
+def verify_bundle(bundle: Bundle, circuit: Circuit, expected: Expected | None = None,
+                  allow_dev_srs: bool = False) -> Verdict:
+    """Judge a proof bundle: every check in the reason table, cheapest first.
+
+    Parameters
+    ----------
+    bundle
+        A parsed bundle (:func:`pot.bundle.load_bundle`; limits were enforced there).
+    circuit
+        The pinned circuit of the job's model spec.
+    expected
+        What the chain knows about the submission. Without it only the bundle's internal
+        consistency, signature and proofs are checked (``min_samples`` = 1).
+    allow_dev_srs
+        Accept a development SRS (insecure; tests and demos only).
+
+    Returns
+    -------
+    Verdict
+        ``ok`` only if every check passed; else the first failed check's reason code.
+    """
+    from pot.protocol.exceptions import ProtocolError
+    from pot.protocol.keys import verify_body
+
+    exp = expected or Expected()
+    if circuit.dev_srs and not allow_dev_srs:
+        return _reject("dev_srs", "the circuit's SRS is a development SRS (insecure); pass "
+                       "--allow-dev-srs to accept it")
+    if bundle.circuit_id != circuit.circuit_id:
+        return _reject("wrong_circuit", f"the bundle is for circuit {bundle.circuit_id}, not the "
+                       f"pinned {circuit.circuit_id}")
+    try:
+        verdict = (_context_verdict(bundle, exp) or _structure_verdict(bundle, circuit, exp)
+                   or _commitment_verdict(bundle))
+    except (ProtocolError, MalformedInputError) as e:
+        return _reject("malformed", f"the bundle's values break a protocol rule: {e}")
+    if verdict is not None:
+        return verdict
+    try:
+        signed = verify_body(bundle.trainer, bundle.body(), bundle.signature)
+    except (ProtocolError, MalformedInputError):
+        signed = False
+    if not signed:
+        return _reject("bad_signature", "the BLS signature does not verify under the trainer's key")
+    for o in bundle.openings:
+        if not ezkl_verify(circuit, o.proof.proof, o.proof.instances):
+            return _reject("proof_invalid", f"ezkl's verifier rejected the proof of step {o.index}")
+    return Verdict(True, "ok", f"{len(bundle.openings)} sampled steps of {bundle.steps} verify")
