@@ -8,17 +8,41 @@ caller as an explicit remainder, never dropped.
 from collections.abc import Mapping
 
 from pot.economics.constants import BPS_DENOMINATOR, UINT64_MAX, UINT256_MAX_WEI
-from pot.economics.errors import AmountError, EconomicsError, ParameterError
+from pot.economics.errors import AmountError, ParameterError
+from pot.errors import PotError
 
 
-def _check_uint(
-    value: object, maximum: int, maximum_text: str, error: type[EconomicsError], what: str
-) -> int:
-    """Return ``value`` if it is an int (not a bool) in ``[0, maximum]``; raise ``error`` if not."""
+def check_uint(value: object, maximum: int, what: str, error: type[PotError]) -> int:
+    """Return ``value`` if it is an int (bools are refused) in ``[0, maximum]``.
+
+    Parameters
+    ----------
+    value
+        The value to check.
+    maximum
+        The largest value allowed.
+    what
+        What the value is, for the error message.
+    error
+        The class to raise: :class:`AmountError` for amounts, :class:`ParameterError` for counts
+        and rates, :class:`pot.errors.MalformedInputError` for values read from JSON.
+
+    Returns
+    -------
+    int
+        ``value`` unchanged.
+
+    Raises
+    ------
+    PotError
+        ``error``, when ``value`` is not such an int.
+    """
     if not isinstance(value, int) or isinstance(value, bool):
         raise error(f"{what} must be an int, got {type(value).__name__}")
     if not 0 <= value <= maximum:
-        raise error(f"{what} must lie in [0, {maximum_text}], got {value}")
+        bits = (maximum + 1).bit_length() - 1
+        bound = f"2**{bits} - 1" if maximum + 1 == 1 << bits and bits > 16 else str(maximum)
+        raise error(f"{what} must lie in [0, {bound}], got {value}")
     return value
 
 
@@ -42,7 +66,7 @@ def check_wei(value: object, what: str) -> int:
     AmountError
         ``value`` is not an int (bools are refused), is negative, or exceeds ``UINT256_MAX_WEI``.
     """
-    return _check_uint(value, UINT256_MAX_WEI, "2**256 - 1", AmountError, what)
+    return check_uint(value, UINT256_MAX_WEI, what, AmountError)
 
 
 def check_uint64(value: object, what: str) -> int:
@@ -65,7 +89,7 @@ def check_uint64(value: object, what: str) -> int:
     ParameterError
         ``value`` is not an int (bools are refused) or lies outside ``[0, 2**64 - 1]``.
     """
-    return _check_uint(value, UINT64_MAX, "2**64 - 1", ParameterError, what)
+    return check_uint(value, UINT64_MAX, what, ParameterError)
 
 
 def check_bps(value: object, what: str) -> int:
@@ -88,7 +112,7 @@ def check_bps(value: object, what: str) -> int:
     ParameterError
         ``value`` is not an int or lies outside ``[0, BPS_DENOMINATOR]``.
     """
-    return _check_uint(value, BPS_DENOMINATOR, f"{BPS_DENOMINATOR} bps", ParameterError, what)
+    return check_uint(value, BPS_DENOMINATOR, what, ParameterError)
 
 
 def mul_bps(amount_wei: int, bps: int) -> int:
