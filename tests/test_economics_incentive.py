@@ -2,6 +2,7 @@
 
 from fractions import Fraction
 from itertools import combinations
+from math import comb
 from typing import Any
 
 import pytest
@@ -52,6 +53,12 @@ def test_detection_probability_matches_enumerating_every_sample(t: tuple[int, in
     samples = list(combinations(range(T), k))
     hits = sum(1 for sample in samples if any(step < m for step in sample))
     assert detection_probability(T, m, k) == Fraction(hits, len(samples))
+
+
+@given(steps(max_T=400, min_m=0))
+def test_detection_probability_is_the_issue_formula(t: tuple[int, int, int]) -> None:
+    T, m, k = t
+    assert detection_probability(T, m, k) == 1 - Fraction(comb(T - m, k), comb(T, k))
 
 
 @given(steps())

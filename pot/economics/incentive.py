@@ -117,7 +117,8 @@ def detection_probability(T: int, m: int, k: int) -> Fraction:
     Returns
     -------
     Fraction
-        ``1 - C(T - m, k) / C(T, k)``, in ``[0, 1]``.
+        ``1 - C(T - m, k) / C(T, k)``, in ``[0, 1]``. It is computed through the equal ratio
+        ``C(T - k, m) / C(T, m)`` when ``m < k``, so that the binomials stay small.
 
     Raises
     ------
@@ -125,6 +126,9 @@ def detection_probability(T: int, m: int, k: int) -> Fraction:
         ``T < 1``, or m or k is negative or exceeds T.
     """
     _check_steps(T, m, k)
+    # C(T-m, k) / C(T, k) = (T-m)! (T-k)! / ((T-m-k)! T!) = C(T-k, m) / C(T, m)
+    if m < k:
+        return 1 - Fraction(comb(T - k, m), comb(T, m))
     return 1 - Fraction(comb(T - m, k), comb(T, k))
 
 
