@@ -341,6 +341,17 @@ def test_malformed_ledger_json_is_refused() -> None:
     refused({**good, "slashes": good["slashes"] * 2})  # the same offence twice
     refused({**good, "training_pool_wei": 2**256 - 1})  # the total overflows
     refused({**good, "jobs": {"0x01": good["jobs"]["0x" + "01" * 32]}})
-    job = good["jobs"]["0x" + "01" * 32]
-    refused({**good, "jobs": {"0x" + "01" * 32: {**job, "open": 1}}})
+    job_hex = "0x" + "01" * 32
+    job = good["jobs"][job_hex]
+    refused({**good, "jobs": {job_hex: {**job, "open": 1}}})
     refused({**good, "slashes": [{**good["slashes"][0], "status": "lost"}]})
+    # parts that parse but do not agree with one another
+    refused({**good, "slashes": [{**good["slashes"][0], "job": "0x" + "02" * 32}]})
+    refused({**good, "slashes": [{**good["slashes"][0], "round": 1}]})
+    reward = {"job": job_hex, "round": 0, "trainer": "0x" + "0a" * 48, "amount_wei": 1}
+    refused({**good, "rewards": [reward]})  # round 0 is not finalised yet
+    refused({**good, "jobs": {job_hex: {**job, "open": False}}})  # closed, but holds wei
+    stranger = {"0x" + "0d" * 48: {"status": "submitted", "verified_samples": 0, "quality_bps": 0}}
+    refused({**good, "jobs": {job_hex: {**job, "submissions": stranger}}})
+    waiting = {"0x" + "0a" * 48: {"status": "submitted", "verified_samples": 5, "quality_bps": 0}}
+    refused({**good, "jobs": {job_hex: {**job, "submissions": waiting}}})

@@ -220,6 +220,8 @@ def test_release_block_is_offence_block_plus_window() -> None:
     assert release_block(10) == 10 + CHALLENGE_WINDOW_BLOCKS
     with pytest.raises(ParameterError):
         release_block(-1)
+    with pytest.raises(ParameterError):
+        release_block(2**64 - 1)
 
 
 def test_insurance_payout_is_claim_capped_at_half_the_fund() -> None:

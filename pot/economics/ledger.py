@@ -561,6 +561,7 @@ class Ledger:
                 o["rewards"], ("amount_wei",), _read_reward, "ledger.rewards"
             ),
         )
+        _check_references(ledger)
         try:
             check_wei(ledger.total_wei(), "ledger total")
         except EconomicsError as e:
@@ -687,6 +688,38 @@ def _read_slash(o: dict[str, Any], what: str) -> Slash:
 def _read_reward(o: dict[str, Any], what: str) -> int:
     """Read the own field of a reward record (wei)."""
     return read_wei(o["amount_wei"], f"{what}.amount_wei")
+
+
+def _check_references(ledger: Ledger) -> None:
+    """Raise :class:`MalformedInputError` unless the ledger's parts agree with one another.
+
+    Every slash names a known job and a round it has reached, every reward a round it has
+    finalised; on an open job both name joined trainers. A closed job holds no wei and no
+    bundles; a bundle belongs to a joined trainer and carries samples and quality only once
+    accepted. The event handlers rely on all of this.
+    """
+    records = [(key, 0) for key in ledger.slashes] + [(key, 1) for key in ledger.rewards_wei]
+    for (job_id, round_, trainer), finalised in records:
+        job = ledger.jobs.get(job_id)
+        if job is None:
+            raise MalformedInputError(f"a slash or reward names unknown job {hex_of(job_id)}")
+        if round_ + finalised > job.round or (job.open and trainer not in job.stakes_wei):
+            raise MalformedInputError(
+                f"a slash or reward of job {hex_of(job_id)} names round {round_} and trainer "
+                f"{hex_of(trainer)}, which the job has not reached or who has not joined"
+            )
+    for job_id, job in ledger.jobs.items():
+        if not job.open and (job.escrow_wei or job.pool_wei or job.stakes_wei or job.submissions):
+            raise MalformedInputError(f"closed job {hex_of(job_id)} still holds wei or bundles")
+        for trainer, s in job.submissions.items():
+            unaccepted = s.status is not SubmissionStatus.ACCEPTED
+            if trainer not in job.stakes_wei or (
+                unaccepted and (s.verified_samples or s.quality_bps)
+            ):
+                raise MalformedInputError(
+                    f"job {hex_of(job_id)} holds a bundle of {hex_of(trainer)} that is not "
+                    "a member's, or has samples without being accepted"
+                )
 
 
 def _read_records(

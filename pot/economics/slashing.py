@@ -77,6 +77,7 @@ def release_block(offence_block: int) -> int:
     Raises
     ------
     ParameterError
-        ``offence_block`` is not a uint64 block number.
+        ``offence_block`` or the release block is not a uint64 block number.
     """
-    return check_uint64(offence_block, "offence block") + CHALLENGE_WINDOW_BLOCKS
+    check_uint64(offence_block, "offence block")
+    return check_uint64(offence_block + CHALLENGE_WINDOW_BLOCKS, "release block")
