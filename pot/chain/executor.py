@@ -48,6 +48,7 @@ from pot.chain.exceptions import (
     DeadlineError,
     FinalizeError,
     HeightError,
+    HyperparamsError,
     InvalidPubkeyError,
     JobClosedError,
     JobFullError,
@@ -123,6 +124,10 @@ CHECKPOINTS = (
 )
 
 Checkpoint = Callable[[str], None]
+Committer = Callable[[bytes, Hyperparams], Bytes32]
+"""Commitment of a weights payload under a job's hyperparams (update and global commitments)."""
+Genesis = Callable[[TrainRequest, Hyperparams], Bytes32]
+"""The commitment of a new job's round-0 global model."""
 
 
 def _valid_bls_pubkey(pubkey: Bytes48) -> bool:
@@ -139,6 +144,16 @@ def _valid_bls_pubkey(pubkey: Bytes48) -> bool:
 
 def _no_checkpoint(name: str) -> None:
     """The default checkpoint: do nothing."""
+
+
+def keccak_commitment(payload: bytes, hyperparams: Hyperparams) -> Bytes32:
+    """The default weights commitment: ``keccak256`` of the payload (see :func:`weights_commitment`)."""
+    return weights_commitment(payload)
+
+
+def model_id_genesis(request: TrainRequest, hyperparams: Hyperparams) -> Bytes32:
+    """The default round-0 input commitment: the request's ``model_id``."""
+    return request.model_id
 
 
 @dataclass(frozen=True)
@@ -229,8 +244,12 @@ class Executor:
         aggregate: Aggregator = fedavg_aggregate,
         settle: Settler = no_payments,
         checkpoint: Checkpoint = _no_checkpoint,
+        commit: Committer = keccak_commitment,
+        genesis: Genesis = model_id_genesis,
     ) -> None:
         self.store = store
+        self._commit_weights = commit
+        self._genesis = genesis
         self._verify = verify
         self._aggregate = aggregate
         self._settle = settle
@@ -366,6 +385,10 @@ class Executor:
             job_id = compute_job_id(self.store.chain_id(), caller, nonce_value, calldata)
             if self.store.job(job_id) is not None:
                 raise StateError(f"job id {job_id.to_hex()} exists already")
+            try:
+                genesis = Bytes32(self._genesis(request, hyperparams))
+            except PotError as e:
+                raise HyperparamsError(f"no round-0 model for this request: {e}") from e
             open_height = U64(at + hyperparams.join_blocks)
             submit_deadline = U64(open_height + hyperparams.submit_blocks)
 
@@ -381,7 +404,7 @@ class Executor:
                 RoundRow(
                     round=U64(0), open_height=open_height, submit_deadline=submit_deadline,
                     proof_deadline=U64(submit_deadline + hyperparams.proof_blocks),
-                    input_commitment=request.model_id, beacon=None, beacon_height=None,
+                    input_commitment=genesis, beacon=None, beacon_height=None,
                     status="open", finalize_height=None, global_commitment=None,
                     aggregation_info=None, settlement=None,
                 ),
@@ -574,9 +597,10 @@ class Executor:
                     f"payload is {len(payload)} bytes; {hp.param_count} int64 weights need "
                     f"{WEIGHT_BYTES * hp.param_count}"
                 )
-            if weights_commitment(payload) != update_commitment:
+            payload_commitment = self._commit_weights(payload, hp)
+            if payload_commitment != update_commitment:
                 raise SubmissionError(
-                    f"keccak256 of the payload is {weights_commitment(payload).to_hex()}, not the "
+                    f"the payload's commitment is {payload_commitment.to_hex()}, not the "
                     f"update commitment {update_commitment.to_hex()}"
                 )
 
@@ -811,7 +835,7 @@ class Executor:
             raise FinalizeError("the aggregator's info must be a dict")
         _check_json_integers(info, "aggregation info")
         payload = weights_to_payload(weights)
-        return payload, weights_commitment(payload), info
+        return payload, self._commit_weights(payload, hp), info
 
     def _run_settler(
         self, settlement: SettlementInput, trainers: list[TrainerRow]

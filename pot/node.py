@@ -1,0 +1,160 @@
+"""pot's node: the chain executor bound to pot's model zoo, commitments and bundle verifier.
+
+:class:`pot.chain.executor.Executor` is protocol-agnostic: it takes its weights commitment, its
+round-0 model, its verifier, aggregator and settler as functions. This module supplies pot's:
+
+* a job's model is the zoo spec whose id is the hyperparams' ``model_spec_id``; the hyperparams'
+  ``param_count``, ``batch_size``, learning rate and loss must match that spec;
+* the commitment of a weights payload (little-endian int64, graph order) is the protocol's
+  ``commit(W)`` over the Poseidon hashes of its tensors, the same value a step proof exposes, so
+  the update a trainer submits is the W_T its trajectory commits;
+* round 0's global model is the spec's integer-derived W_0 (:func:`pot.data.initial_checkpoint`);
+* a bundle is judged by :func:`pot.verifier.verify_bundle` under the spec's pinned circuit.
+
+No torch is imported here: validators run this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from pot.bundle import load_bundle
+from pot.chain.abi import TrainRequest
+from pot.chain.executor import Executor
+from pot.chain.fixed_types import Bytes32
+from pot.chain.hooks import SubmissionContext, Verdict, weights_from_payload
+from pot.chain.hyperparams import Hyperparams, LossId
+from pot.chain.store import Store
+from pot.circuit import Circuit, load_circuit
+from pot.data import initial_checkpoint
+from pot.errors import CircuitError, SpecError
+from pot.spec import ModelSpec, load_spec, zoo_names
+from pot.tensors import checkpoint_commitment, unflatten_params
+from pot.verifier import Expected, verify_bundle
+
+Q16 = 1 << 16
+
+
+def spec_by_id(spec_id: bytes) -> ModelSpec:
+    """The zoo spec with this id.
+
+    Raises
+    ------
+    SpecError
+        If no spec in the zoo has that id.
+    """
+    for name in zoo_names():
+        spec = load_spec(name)
+        if spec.spec_id == bytes(spec_id):
+            return spec
+    raise SpecError(f"model spec id 0x{bytes(spec_id).hex()} is not in this node's zoo")
+
+
+def lr_q16(spec: ModelSpec) -> int:
+    """The spec's learning rate in the hyperparams' Q16 fixed point (must be exact)."""
+    q = spec.lr * Q16
+    if q.denominator != 1:
+        raise SpecError(f"spec {spec.name!r}: learning rate {spec.learning_rate} is not a multiple "
+                        "of 2**-16")
+    return int(q)
+
+
+def job_spec(hp: Hyperparams) -> ModelSpec:
+    """The spec a job trains, checked against the job's hyperparams.
+
+    Raises
+    ------
+    SpecError
+        If the spec is unknown or its parameter count, batch size, learning rate or loss differ
+        from the hyperparams'.
+    """
+    spec = spec_by_id(bytes(hp.model_spec_id))
+    mismatches = []
+    if int(hp.param_count) != spec.n_params:
+        mismatches.append(f"param_count {hp.param_count} != {spec.n_params}")
+    if int(hp.batch_size) != spec.batch_size:
+        mismatches.append(f"batch_size {hp.batch_size} != {spec.batch_size}")
+    if Fraction(int(hp.lr_q16), Q16) != spec.lr:
+        mismatches.append(f"learning rate {Fraction(int(hp.lr_q16), Q16)} != {spec.lr}")
+    if hp.loss_id != LossId.CROSS_ENTROPY:
+        mismatches.append("loss is not cross-entropy")
+    if mismatches:
+        raise SpecError(f"hyperparams do not match spec {spec.name!r}: {'; '.join(mismatches)}")
+    return spec
+
+
+def payload_commitment(payload: bytes, hp: Hyperparams) -> Bytes32:
+    """commit(W) of a weights payload, by the job's spec (the executor's ``commit`` hook)."""
+    spec = job_spec(hp)
+    return Bytes32(checkpoint_commitment(unflatten_params(weights_from_payload(payload), spec), spec))
+
+
+def spec_genesis(request: TrainRequest, hp: Hyperparams) -> Bytes32:
+    """commit(W_0) of the job's spec (the executor's ``genesis`` hook)."""
+    spec = job_spec(hp)
+    return Bytes32(checkpoint_commitment(initial_checkpoint(spec), spec))
+
+
+def find_circuit_for_spec(spec: ModelSpec, root: Path) -> Circuit:
+    """The circuit under ``root`` built for ``spec`` (first in name order if several).
+
+    Raises
+    ------
+    CircuitError
+        If none is there.
+    """
+    want = "0x" + spec.spec_id.hex()
+    for manifest in sorted(root.glob(f"{spec.name}-*/manifest.json")):
+        try:
+            circuit = load_circuit(manifest.parent)
+        except CircuitError:
+            continue
+        if circuit.manifest.get("spec_id") == want:
+            return circuit
+    raise CircuitError(f"no circuit for spec {spec.name!r} under {root}; run `pot setup --spec "
+                       f"{spec.name}`")
+
+
+@dataclass
+class BundleVerifier:
+    """The executor's ``verify`` hook: judge bundle bytes against the chain's submission.
+
+    Parameters
+    ----------
+    circuits
+        Folder holding the pinned circuits (one per spec).
+    allow_dev_srs
+        Accept circuits made with a development SRS (tests and demos only).
+    """
+
+    circuits: Path
+    allow_dev_srs: bool = False
+    _cache: dict[bytes, Circuit] = field(default_factory=dict)
+
+    def circuit_for(self, spec: ModelSpec) -> Circuit:
+        if spec.spec_id not in self._cache:
+            self._cache[spec.spec_id] = find_circuit_for_spec(spec, self.circuits)
+        return self._cache[spec.spec_id]
+
+    def __call__(self, raw: bytes, ctx: SubmissionContext) -> Verdict:
+        spec = job_spec(ctx.hyperparams)
+        bundle = load_bundle(raw)
+        expected = Expected(
+            job_id=bytes(ctx.job_id), round=int(ctx.round), trainer=bytes(ctx.trainer),
+            root=bytes(ctx.trajectory_root), steps=int(ctx.steps), beacon=bytes(ctx.beacon),
+            min_samples=int(ctx.samples_per_round), dataset_root=bytes(ctx.dataset_commitment),
+            global_commitment=bytes(ctx.global_model_commitment),
+            final_commitment=bytes(ctx.update_commitment),
+        )
+        verdict = verify_bundle(bundle, self.circuit_for(spec), expected, self.allow_dev_srs)
+        return Verdict(verdict.ok, verdict.reason, bundle.verified_samples if verdict.ok else 0)
+
+
+def node_executor(store: Store, circuits: Path, allow_dev_srs: bool = False,
+                  **hooks: Any) -> Executor:
+    """An executor with pot's commitment, genesis and verifier; other hooks pass through."""
+    return Executor(store, verify=BundleVerifier(circuits, allow_dev_srs),
+                    commit=payload_commitment, genesis=spec_genesis, **hooks)
