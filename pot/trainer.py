@@ -23,7 +23,7 @@ from pot.proof import StepProof
 from pot.protocol.commitments import (
     NO_BATCH_COMMITMENT,
     batch_commitment,
-    batch_index,
+    scheduled_batch,
     trajectory_leaves,
     weights_commitment,
 )
@@ -135,9 +135,12 @@ def fabricated_update(params: Params, t: int) -> Params:
 
 
 def run_trajectory(circuit: Circuit, w0: Params, data: LocalData, dataset: DatasetCommitment,
-                   steps: int, fabricate: Collection[int] = (),
+                   steps: int, round_number: int = 0, fabricate: Collection[int] = (),
                    on_step: Callable[[int], None] | None = None) -> Trajectory:
-    """Run ``steps`` quantised SGD steps from ``w0`` on batches ``t mod N`` and commit them.
+    """Run ``steps`` quantised SGD steps from ``w0`` on the scheduled batches and commit them.
+
+    Step t of round r trains on batch ``(r * T + t) mod N``
+    (:func:`pot.protocol.commitments.scheduled_batch`).
 
     Raises
     ------
@@ -154,7 +157,7 @@ def run_trajectory(circuit: Circuit, w0: Params, data: LocalData, dataset: Datas
     wcommits = [checkpoint_commitment(w0, spec)]
     bcommits: list[bytes] = []
     for t in range(steps):
-        b = batch_index(t, dataset.n_batches)
+        b = scheduled_batch(round_number, steps, t, dataset.n_batches)
         x, y = data.batch(b)
         if t in fabricate:
             nxt = fabricated_update(weights[-1], t)
@@ -177,12 +180,13 @@ def run_trajectory(circuit: Circuit, w0: Params, data: LocalData, dataset: Datas
 
 
 def prove_challenged(circuit: Circuit, traj: Trajectory, data: LocalData, n_batches: int,
-                     indices: list[int], executor: ProofExecutor | None = None,
+                     indices: list[int], round_number: int = 0,
+                     executor: ProofExecutor | None = None,
                      on_done: Callable[[int], None] | None = None) -> list[StepProof]:
     """Prove the challenged steps (honestly: the proof of step t runs the circuit on W_t)."""
     tasks = []
     for t in indices:
-        x, y = data.batch(batch_index(t, n_batches))
+        x, y = data.batch(scheduled_batch(round_number, traj.steps, t, n_batches))
         tasks.append(ProofTask(traj.weights[t], x, y))
     return (executor or LocalProcessExecutor()).prove_many(circuit, tasks, on_done)
 
@@ -199,7 +203,7 @@ def build_bundle(*, sk: SecretKey, job_id: bytes, round_number: int, circuit: Ci
 
     openings = []
     for t, proof in zip(indices, proofs, strict=True):
-        b = batch_index(t, n)
+        b = scheduled_batch(round_number, T, t, n)
         openings.append(StepOpening(
             index=t, proof=proof,
             weights=traj.weight_commits[t], batch=traj.batch_commits[t], leaf_path=tpath(t),

@@ -25,7 +25,7 @@ Reason codes, in the order the checks run (cheap checks first, the signature and
 ``opening_mismatch``     the openings do not follow the indices one to one
 ``bad_merkle_path``      a step's leaf t or t+1 does not open to the root
 ``commitment_mismatch``  a proof's W_t, batch or W_{t+1} differs from the committed leaves
-``wrong_batch_order``    a step's batch is not the one the schedule (t mod N) assigns
+``wrong_batch_order``    a step's batch is not the one the schedule ((round*T + t) mod N) assigns
 ``batch_not_in_dataset`` a step's batch does not open in the dataset commitment
 ``bad_signature``        the BLS signature does not verify under the trainer's key
 ``proof_invalid``        ezkl's verifier rejected a proof
@@ -213,7 +213,7 @@ def _structure_verdict(b: Bundle, circuit: Circuit, exp: Expected) -> Verdict | 
 
 def _commitment_verdict(b: Bundle) -> Verdict | None:
     from pot.protocol.challenge import challenge_indices
-    from pot.protocol.commitments import NO_BATCH_COMMITMENT, trajectory_leaf
+    from pot.protocol.commitments import NO_BATCH_COMMITMENT, scheduled_batch, trajectory_leaf
     from pot.protocol.merkle import DATASET_TREE, TRAJECTORY_TREE, verify_path
 
     n_leaves = b.steps + 1
@@ -242,9 +242,10 @@ def _commitment_verdict(b: Bundle) -> Verdict | None:
         if (p.weights_in, p.batch, p.weights_out) != (o.weights, o.batch, o.next_weights):
             return _reject("commitment_mismatch", f"step {t}'s proof does not prove the committed "
                            "transition W_t -> W_t+1 on the committed batch")
-        if o.batch_index != t % b.n_batches:
+        scheduled = scheduled_batch(b.round, b.steps, t, b.n_batches)
+        if o.batch_index != scheduled:
             return _reject("wrong_batch_order", f"step {t} trained on batch {o.batch_index}, the "
-                           f"schedule assigns batch {t % b.n_batches}")
+                           f"schedule assigns batch {scheduled}")
         if not verify_path(DATASET_TREE, b.dataset_root, o.batch, o.batch_index, b.n_batches,
                            o.batch_path):
             return _reject("batch_not_in_dataset", f"step {t}'s batch is not batch "

@@ -19,6 +19,7 @@ from pot.bundle import Bundle, dump_bundle, load_bundle
 from pot.circuit import Circuit
 from pot.data import initial_checkpoint, load_dataset, train_test_split
 from pot.protocol.challenge import challenge_indices
+from pot.protocol.commitments import scheduled_batch
 from pot.protocol.keys import derive_secret_key, public_key
 from pot.trainer import (
     LocalData,
@@ -56,10 +57,10 @@ def honest(tiny_circuit: Circuit, tiny_spec: Any) -> SimpleNamespace:
     dataset = commit_dataset(shard)
     sk = _sk(b"honest trainer")
     w0 = initial_checkpoint(tiny_spec)
-    traj = run_trajectory(tiny_circuit, w0, shard, dataset, STEPS)
+    traj = run_trajectory(tiny_circuit, w0, shard, dataset, STEPS, ROUND)
     beacon = keccak(b"round beacon")
     indices = challenge_indices(JOB_ID, ROUND, public_key(sk), traj.root, beacon, STEPS, K)
-    proofs = prove_challenged(tiny_circuit, traj, shard, dataset.n_batches, indices)
+    proofs = prove_challenged(tiny_circuit, traj, shard, dataset.n_batches, indices, ROUND)
     bundle = build_bundle(sk=sk, job_id=JOB_ID, round_number=ROUND, circuit=tiny_circuit, traj=traj,
                           dataset=dataset, beacon=beacon, indices=indices, proofs=proofs)
     expected = Expected(job_id=JOB_ID, round=ROUND, trainer=public_key(sk), root=traj.root,
@@ -96,11 +97,12 @@ def test_trajectory_chains_exactly(honest: SimpleNamespace) -> None:
 
 def test_fabricated_step_is_caught_when_sampled(honest: SimpleNamespace, tiny_circuit: Circuit) -> None:
     cheat_at = 7
-    traj = run_trajectory(tiny_circuit, honest.w0, honest.shard, honest.dataset, STEPS,
+    traj = run_trajectory(tiny_circuit, honest.w0, honest.shard, honest.dataset, STEPS, ROUND,
                           fabricate={cheat_at})
     pk = public_key(honest.sk)
     beacon, indices = _find_beacon(pk, traj.root, 1, cheat_at)
-    proofs = prove_challenged(tiny_circuit, traj, honest.shard, honest.dataset.n_batches, indices)
+    proofs = prove_challenged(tiny_circuit, traj, honest.shard, honest.dataset.n_batches, indices,
+                              ROUND)
     bundle = build_bundle(sk=honest.sk, job_id=JOB_ID, round_number=ROUND, circuit=tiny_circuit,
                           traj=traj, dataset=honest.dataset, beacon=beacon, indices=indices,
                           proofs=proofs)
@@ -138,11 +140,11 @@ def test_reordered_steps_are_rejected(honest: SimpleNamespace, tiny_circuit: Cir
     shard = honest.shard
     n = honest.dataset.n_batches
     reordered = LocalData(shard.spec, np.roll(shard.x, -4, axis=0), np.roll(shard.labels, -4))
-    traj = run_trajectory(tiny_circuit, honest.w0, reordered, commit_dataset(reordered), STEPS)
+    traj = run_trajectory(tiny_circuit, honest.w0, reordered, commit_dataset(reordered), STEPS, ROUND)
     pk = public_key(honest.sk)
     beacon, indices = _find_beacon(pk, traj.root, 1, 5)
     t = indices[0]
-    x, y = reordered.batch(t % n)
+    x, y = reordered.batch(scheduled_batch(ROUND, STEPS, t, n))
     proof, _ = prove_step(tiny_circuit, traj.weights[t], x, y)
     bundle = build_bundle(sk=honest.sk, job_id=JOB_ID, round_number=ROUND, circuit=tiny_circuit,
                           traj=traj, dataset=honest.dataset, beacon=beacon, indices=indices,
@@ -150,7 +152,7 @@ def test_reordered_steps_are_rejected(honest: SimpleNamespace, tiny_circuit: Cir
     # Where its batch really sits in the committed dataset: one further along.
     from pot.protocol.merkle import DATASET_TREE, merkle_path
 
-    real = (t + 1) % n
+    real = (scheduled_batch(ROUND, STEPS, t, n) + 1) % n
     o = bundle.openings[0]
     o = dataclasses.replace(o, batch_index=real, batch_path=tuple(
         merkle_path(DATASET_TREE, list(honest.dataset.batch_commits), real)))
@@ -164,10 +166,10 @@ def test_batch_outside_the_committed_dataset_is_rejected(honest: SimpleNamespace
                                                          tiny_circuit: Circuit) -> None:
     # The trainer trains on other data (the held-out split) than the shard it committed to.
     other = LocalData(honest.shard.spec, honest.test.x[:80], honest.test.y[:80])
-    traj = run_trajectory(tiny_circuit, honest.w0, other, commit_dataset(other), STEPS)
+    traj = run_trajectory(tiny_circuit, honest.w0, other, commit_dataset(other), STEPS, ROUND)
     pk = public_key(honest.sk)
     beacon, indices = _find_beacon(pk, traj.root, 1, 3)
-    proofs = prove_challenged(tiny_circuit, traj, other, honest.dataset.n_batches, indices)
+    proofs = prove_challenged(tiny_circuit, traj, other, honest.dataset.n_batches, indices, ROUND)
     bundle = build_bundle(sk=honest.sk, job_id=JOB_ID, round_number=ROUND, circuit=tiny_circuit,
                           traj=traj, dataset=honest.dataset, beacon=beacon, indices=indices,
                           proofs=proofs)

@@ -105,6 +105,20 @@ def batch_index(t: int, n_batches: int) -> int:
     return t % n_batches
 
 
+def scheduled_batch(round_number: int, steps: int, t: int, n_batches: int) -> int:
+    """Return the batch step ``t`` of round ``round_number`` trains on: ``(round * T + t) mod N``.
+
+    Counting steps across rounds walks a trainer through its whole committed dataset over the job
+    instead of repeating the first ``T`` batches every round.
+
+    Raises
+    ------
+    MerkleError, EncodingError
+        As :func:`batch_index`.
+    """
+    return batch_index(round_number * steps + t, n_batches)
+
+
 def trajectory_leaf(t: int, w_commit: bytes, b_commit: bytes) -> bytes:
     """Encode trajectory leaf t: ``uint64_be(t) ‖ w_commit ‖ b_commit`` (72 bytes).
 
