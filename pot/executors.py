@@ -32,10 +32,13 @@ class ProofTask:
 
 
 class ProofExecutor(Protocol):
-    """Proves a list of steps under one circuit; returns the proofs in task order."""
+    """Proves a list of steps under one circuit; returns the proofs in task order.
+
+    ``on_done(i, proof)`` is called as each task's proof is ready (in task order).
+    """
 
     def prove_many(self, circuit: Circuit, tasks: Sequence[ProofTask],
-                   on_done: Callable[[int], None] | None = None) -> list[StepProof]:
+                   on_done: Callable[[int, StepProof], None] | None = None) -> list[StepProof]:
         ...
 
 
@@ -43,14 +46,14 @@ class SerialExecutor:
     """Proves the tasks one after another in this process."""
 
     def prove_many(self, circuit: Circuit, tasks: Sequence[ProofTask],
-                   on_done: Callable[[int], None] | None = None) -> list[StepProof]:
+                   on_done: Callable[[int, StepProof], None] | None = None) -> list[StepProof]:
         from pot.prover import prove_step
 
         proofs = []
         for i, task in enumerate(tasks):
             proofs.append(prove_step(circuit, task.params, task.x, task.y)[0])
             if on_done:
-                on_done(i)
+                on_done(i, proofs[-1])
         return proofs
 
 
@@ -83,7 +86,7 @@ class LocalProcessExecutor:
         self.workers = max(1, workers or os.cpu_count() or 1)
 
     def prove_many(self, circuit: Circuit, tasks: Sequence[ProofTask],
-                   on_done: Callable[[int], None] | None = None) -> list[StepProof]:
+                   on_done: Callable[[int, StepProof], None] | None = None) -> list[StepProof]:
         if len(tasks) <= 1 or self.workers == 1:
             return SerialExecutor().prove_many(circuit, tasks, on_done)
         ctx = multiprocessing.get_context("spawn")
@@ -94,5 +97,5 @@ class LocalProcessExecutor:
             for i, fut in enumerate(futures):
                 proofs.append(fut.result())
                 if on_done:
-                    on_done(i)
+                    on_done(i, proofs[-1])
         return proofs

@@ -182,7 +182,7 @@ def run_trajectory(circuit: Circuit, w0: Params, data: LocalData, dataset: Datas
 def prove_challenged(circuit: Circuit, traj: Trajectory, data: LocalData, n_batches: int,
                      indices: list[int], round_number: int = 0,
                      executor: ProofExecutor | None = None,
-                     on_done: Callable[[int], None] | None = None) -> list[StepProof]:
+                     on_done: Callable[[int, StepProof], None] | None = None) -> list[StepProof]:
     """Prove the challenged steps (honestly: the proof of step t runs the circuit on W_t)."""
     tasks = []
     for t in indices:
