@@ -224,9 +224,11 @@ def verify(proofs: tuple[Path, ...], circuit_path: Path | None, circuit_id: str 
 # Command groups live next to the library code they wrap; each is attached here, once.
 # Keep these imports light: `pot verify` must not import torch (trainer code imports it lazily).
 from pot.chain.cli import chain  # noqa: E402
+from pot.fixtures.cli import fixtures  # noqa: E402
 from pot.protocol.cli import keys, security  # noqa: E402
 
 main.add_command(chain)
+main.add_command(fixtures)
 main.add_command(keys)
 main.add_command(security)
 
