@@ -1,0 +1,495 @@
+"""``pot simulate``: one whole federated job on real data, through the same chain executor and
+SQLite state a node uses, with real ezkl proofs.
+
+A TRAIN_REQUEST creates the job; trainers join with non-IID shards of scikit-learn digits
+(McMahan et al. 2017's pathological split: the pooled training set sorted by label and dealt in
+2n shards, two per trainer). Every round runs local training (the circuit's quantised SGD steps),
+trajectory commitment, submission, beacon, challenge, proving (a process pool by default),
+verification by pot's verifier inside ``submit_proof``, aggregation and settlement.
+
+Cheaters fabricate every step of their trajectory (they submit weights no step produced), so any
+challenge catches them. Poisoners train honestly, with honest proofs, on relabelled data
+(label ``y -> 9 - y``): only robust aggregation can stop them.
+
+The run is reproducible from ``--seed`` (shards, keys, job id and beacons), and resumable: the chain
+state lives in ``<out>/state.db``, proofs are cached in ``<out>/proofs/`` as they finish, and a
+resumed run skips every call the state already records, so no proof is repeated and nothing is
+paid twice.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from eth_hash.auto import keccak
+
+from pot.bundle import dump_bundle
+from pot.chain.abi import TrainRequest, encode_train_request
+from pot.chain.executor import Executor
+from pot.chain.fixed_types import U16, U32, U64, U256, Address, Bytes32, Bytes48
+from pot.chain.hooks import weights_to_payload
+from pot.chain.hyperparams import AggregationRule, Hyperparams, LossId, encode_hyperparams
+from pot.chain.store import Store
+from pot.circuit import Circuit, build_circuit
+from pot.data import Dataset, initial_checkpoint, load_dataset, train_test_split
+from pot.errors import PotError
+from pot.evaluate import centralised_baseline, evaluate
+from pot.executors import LocalProcessExecutor, ProofExecutor, ProofTask
+from pot.node import lr_q16, node_executor
+from pot.proof import StepProof
+from pot.protocol.challenge import challenge_indices
+from pot.protocol.commitments import scheduled_batch
+from pot.protocol.keys import SecretKey, derive_secret_key, public_key
+from pot.spec import ModelSpec, load_spec
+from pot.tensors import flatten_params, unflatten_params
+from pot.trainer import DatasetCommitment, LocalData, Trajectory, build_bundle, commit_dataset, run_trajectory
+
+RULES = {
+    "fedavg": AggregationRule.FEDAVG,
+    "multi-krum": AggregationRule.MULTI_KRUM,
+    "median": AggregationRule.MEDIAN,
+    "trimmed-mean": AggregationRule.TRIMMED_MEAN,
+    "centered-clipping": AggregationRule.CENTERED_CLIPPING,
+}
+CHAIN_ID = 1337
+GAS_LIMIT = 10_000_000
+REQUEST_HEIGHT = 1
+JOIN_BLOCKS, SUBMIT_BLOCKS, PROOF_BLOCKS = 1, 1, 100
+STAKE_WEI = 10**18
+POISON_LABEL_MAP = 9  # a poisoner relabels y -> 9 - y
+
+
+class SimulationError(PotError):
+    """A simulation cannot start or resume (bad options, or an out folder of another run)."""
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """The options of a simulated job (the defaults are the README's main job)."""
+
+    spec: str = "mlp-tiny"
+    trainers: int = 3
+    rounds: int = 3
+    steps: int = 50
+    samples: int = 1
+    rule: str = "fedavg"
+    rule_param: int = 0
+    cheaters: int = 0
+    poisoners: int = 0
+    seed: int = 0
+
+    def check(self) -> None:
+        """Raises SimulationError on options that cannot make a job."""
+        if self.rule not in RULES:
+            raise SimulationError(f"unknown rule {self.rule!r}; one of {', '.join(RULES)}")
+        if self.trainers < 1 or self.rounds < 1 or self.steps < 1:
+            raise SimulationError("--trainers, --rounds and --steps must be >= 1")
+        if not 1 <= self.samples <= self.steps:
+            raise SimulationError("--samples (k) must be between 1 and --steps (T)")
+        if self.cheaters < 0 or self.poisoners < 0:
+            raise SimulationError("--cheaters and --poisoners must be >= 0")
+
+    @property
+    def participants(self) -> int:
+        return self.trainers + self.cheaters + self.poisoners
+
+
+@dataclass
+class Participant:
+    """A simulated trainer: its role, key, private shard and dataset commitment."""
+
+    index: int
+    role: str  # "honest" | "cheater" | "poisoner"
+    sk: SecretKey
+    data: LocalData
+    dataset: DatasetCommitment
+
+    @property
+    def pubkey(self) -> bytes:
+        return public_key(self.sk)
+
+    @property
+    def name(self) -> str:
+        """Short display name: ``h0`` honest, ``c3`` cheater, ``p4`` poisoner."""
+        return f"{self.role[0]}{self.index}"
+
+
+class Reporter(Protocol):
+    """What the simulation tells its user as it goes (rich progress, or nothing)."""
+
+    def phase(self, text: str) -> None: ...
+    def trainer(self, name: str, status: str) -> None: ...
+    def progress(self, done: int, total: int) -> None: ...
+
+
+class QuietReporter:
+    """Reports nothing (``--json`` and tests)."""
+
+    def phase(self, text: str) -> None:
+        pass
+
+    def trainer(self, name: str, status: str) -> None:
+        pass
+
+    def progress(self, done: int, total: int) -> None:
+        pass
+
+
+def _seeded(seed: int, *label: object) -> bytes:
+    return bytes(keccak(b"pot/simulate/" + json.dumps([seed, *label]).encode()))
+
+
+def split_non_iid(train: Dataset, n: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """McMahan's pathological split: sort by label, cut 2n shards, trainer i gets i and i+n.
+
+    A seeded permutation first breaks ties inside each label, so shards are reproducible.
+    """
+    perm = np.random.default_rng(seed).permutation(len(train))
+    order = perm[np.argsort(train.y[perm], kind="stable")]
+    shards = np.array_split(order, 2 * n)
+    out = []
+    for i in range(n):
+        idx = np.concatenate([shards[i], shards[i + n]])
+        idx = idx[np.random.default_rng([seed, i]).permutation(len(idx))]
+        out.append((train.x[idx], train.y[idx]))
+    return out
+
+
+def make_participants(cfg: SimConfig, spec: ModelSpec, train: Dataset) -> list[Participant]:
+    """Keys, shards and dataset commitments of every simulated trainer (deterministic)."""
+    roles = ["honest"] * cfg.trainers + ["cheater"] * cfg.cheaters + ["poisoner"] * cfg.poisoners
+    people = []
+    for i, ((x, y), role) in enumerate(zip(split_non_iid(train, len(roles), cfg.seed), roles,
+                                           strict=True)):
+        labels = (POISON_LABEL_MAP - y) if role == "poisoner" else y
+        data = LocalData(spec, x, labels.astype(np.int64))
+        sk = derive_secret_key(_seeded(cfg.seed, "key", i) + _seeded(cfg.seed, "key2", i))
+        people.append(Participant(i, role, sk, data, commit_dataset(data)))
+    return people
+
+
+@dataclass
+class RoundReport:
+    """One round's outcome, as printed, plotted and written to the JSON report."""
+
+    round: int
+    accuracy: float
+    loss: float
+    outcome: str
+    accepted: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
+    excluded: list[str] = field(default_factory=list)
+    rewards_wei: dict[str, int] = field(default_factory=dict)
+    slashes_wei: dict[str, int] = field(default_factory=dict)
+    prove_seconds: float = 0.0
+    verify_seconds: float = 0.0
+
+
+class Simulation:
+    """Drives one job through the chain executor; see the module docstring.
+
+    Parameters
+    ----------
+    cfg
+        The job's options.
+    out
+        Folder for ``state.db``, ``config.json``, ``proofs/``, ``report.json`` and ``report.png``.
+    circuits
+        Circuit folder (built once per spec, cached).
+    resume
+        Continue the run in ``out`` instead of starting a new one.
+    executor
+        Where proofs run (default: a local process pool).
+    reporter
+        Progress sink.
+    """
+
+    def __init__(self, cfg: SimConfig, out: Path, circuits: Path, resume: bool = False,
+                 executor: ProofExecutor | None = None, reporter: Reporter | None = None) -> None:
+        cfg.check()
+        self.cfg, self.out, self.circuits = cfg, out, circuits
+        self.executor = executor or LocalProcessExecutor()
+        self.ui = reporter or QuietReporter()
+        self.resume = resume
+        self.timings: dict[str, dict[str, float]] = {}
+
+    # -- set-up ----------------------------------------------------------------------------------
+
+    def _prepare_out(self) -> None:
+        cfg_path = self.out / "config.json"
+        state = self.out / "state.db"
+        if self.resume:
+            if not cfg_path.exists() or not state.exists():
+                raise SimulationError(f"nothing to resume in {self.out} (no config.json/state.db)")
+            stored = json.loads(cfg_path.read_text())
+            if stored != asdict(self.cfg):
+                raise SimulationError(f"{self.out} holds a run with other options: {stored}")
+            timings = self.out / "timings.json"
+            if timings.exists():
+                self.timings = json.loads(timings.read_text())
+            return
+        if state.exists():
+            raise SimulationError(f"{state} exists; pass --resume to continue it or use another --out")
+        (self.out / "proofs").mkdir(parents=True, exist_ok=True)
+        cfg_path.write_text(json.dumps(asdict(self.cfg), indent=1, sort_keys=True) + "\n")
+
+    def _hyperparams(self, spec: ModelSpec) -> Hyperparams:
+        return Hyperparams(
+            lr_q16=U32(lr_q16(spec)), local_epochs=U16(1), batch_size=U32(spec.batch_size),
+            samples_per_round=U16(self.cfg.samples), steps_per_round=U32(self.cfg.steps),
+            loss_id=LossId.CROSS_ENTROPY, model_spec_id=Bytes32(spec.spec_id),
+            param_count=U64(spec.n_params), aggregation_rule=RULES[self.cfg.rule],
+            rule_param=U32(self.cfg.rule_param), join_blocks=U32(JOIN_BLOCKS),
+            submit_blocks=U32(SUBMIT_BLOCKS), proof_blocks=U32(PROOF_BLOCKS),
+        )
+
+    def _request(self, ex: Executor, spec: ModelSpec) -> Bytes32:
+        calldata = encode_train_request(TrainRequest(
+            model_id=Bytes32(_seeded(self.cfg.seed, "model", spec.name)),
+            dataset_ref=Bytes32(_seeded(self.cfg.seed, "dataset", spec.dataset)),
+            total_rounds=U256(self.cfg.rounds), min_participants=U64(self.cfg.trainers),
+            hyperparams=encode_hyperparams(self._hyperparams(spec)),
+        ))
+        caller = Address(_seeded(self.cfg.seed, "requester")[:20])
+        return ex.train_request(caller, 0, calldata, GAS_LIMIT, REQUEST_HEIGHT).job_id
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        """Run (or resume) the job to its end; return the report (also written to ``out``)."""
+        started = time.perf_counter()
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._prepare_out()
+        spec = load_spec(self.cfg.spec)
+        self.ui.phase("building the circuit (cached after the first run)")
+        circuit = build_circuit(spec, self.circuits, progress=self.ui.phase)
+        train, test = train_test_split(load_dataset(spec.dataset), seed=self.cfg.seed)
+        self.ui.phase("committing the trainers' datasets")
+        people = make_participants(self.cfg, spec, train)
+        state = self.out / "state.db"
+        store = Store.open(state) if state.exists() else Store.create(state, CHAIN_ID)
+        try:
+            ex = node_executor(store, self.circuits, allow_dev_srs=True)
+            job_ids = store.job_ids()
+            job_id = job_ids[0] if job_ids else self._request(ex, spec)
+            for p in people:
+                if store.trainer(job_id, Bytes48(p.pubkey)) is None:
+                    ex.join(job_id, Bytes48(p.pubkey), STAKE_WEI, Bytes32(p.dataset.root),
+                            len(p.data.labels), REQUEST_HEIGHT)
+            reports = []
+            for r in range(self.cfg.rounds):
+                reports.append(self._round(ex, store, job_id, r, spec, circuit, people, test))
+                if reports[-1].outcome == "failed":
+                    break
+            report = self._report(store, job_id, circuit, spec, people, train, test, reports,
+                                  time.perf_counter() - started)
+        finally:
+            store.close()
+        return report
+
+    def _global_weights(self, store: Store, job_id: Bytes32, r: int,
+                        spec: ModelSpec) -> dict[str, np.ndarray]:
+        if r == 0:
+            return initial_checkpoint(spec)
+        payload = store.global_model(job_id, U64(r - 1))
+        if payload is None:
+            raise SimulationError(f"round {r - 1} has no global model")
+        return unflatten_params(np.frombuffer(payload, dtype="<i8").astype(np.int64), spec)
+
+    def _trajectories(self, circuit: Circuit, w0: dict[str, np.ndarray], r: int,
+                      people: list[Participant]) -> dict[int, Trajectory]:
+        trajs = {}
+        for p in people:
+            self.ui.trainer(p.name, f"round {r}: training {self.cfg.steps} steps")
+            fabricate = range(self.cfg.steps) if p.role == "cheater" else ()
+            trajs[p.index] = run_trajectory(circuit, w0, p.data, p.dataset, self.cfg.steps, r,
+                                            fabricate=fabricate)
+        return trajs
+
+    def _round(self, ex: Executor, store: Store, job_id: Bytes32, r: int, spec: ModelSpec,
+               circuit: Circuit, people: list[Participant], test: Dataset) -> RoundReport:
+        rnd = store.round(job_id, U64(r))
+        if rnd is None:
+            raise SimulationError(f"round {r} never opened (the job ended early)")
+        if rnd.status == "open":
+            self._play_round(ex, store, job_id, r, spec, circuit, people)
+            rnd = store.round(job_id, U64(r))
+            assert rnd is not None
+        return self._round_report(store, job_id, r, spec, people, test)
+
+    def _play_round(self, ex: Executor, store: Store, job_id: Bytes32, r: int, spec: ModelSpec,
+                    circuit: Circuit, people: list[Participant]) -> None:
+        rnd = store.round(job_id, U64(r))
+        assert rnd is not None
+        w0 = self._global_weights(store, job_id, r, spec)
+        self.ui.phase(f"round {r}: local training")
+        trajs = self._trajectories(circuit, w0, r, people)
+        for p in people:
+            if store.submission(job_id, U64(r), Bytes48(p.pubkey)) is None:
+                traj = trajs[p.index]
+                ex.submit(job_id, r, Bytes48(p.pubkey), Bytes32(traj.root), self.cfg.steps,
+                          Bytes32(traj.weight_commits[-1]),
+                          weights_to_payload(flatten_params(traj.weights[-1], spec)),
+                          int(rnd.open_height))
+        height = int(rnd.submit_deadline) + 1
+        beacon = _seeded(self.cfg.seed, "beacon", job_id.hex(), r)
+        if rnd.beacon is None:
+            ex.beacon(job_id, r, Bytes32(beacon), height)
+        todo = [p for p in people
+                if (sub := store.submission(job_id, U64(r), Bytes48(p.pubkey))) is not None
+                and sub.verdict is None]
+        self.ui.phase(f"round {r}: proving the challenged steps")
+        proofs = self._prove(circuit, job_id, r, beacon, todo, trajs)
+        self.ui.phase(f"round {r}: verifying bundles (submit_proof)")
+        for p in todo:
+            indices, steps = proofs[p.index]
+            bundle = build_bundle(sk=p.sk, job_id=bytes(job_id), round_number=r, circuit=circuit,
+                                  traj=trajs[p.index], dataset=p.dataset, beacon=beacon,
+                                  indices=indices, proofs=steps)
+            self.ui.trainer(p.name, f"round {r}: verifying")
+            t0 = time.perf_counter()
+            receipt = ex.submit_proof(job_id, r, Bytes48(p.pubkey), dump_bundle(bundle), height)
+            self._time(r, "verify", time.perf_counter() - t0)
+            status = "verified" if receipt.verdict == "accepted" else f"rejected: {receipt.reason}"
+            self.ui.trainer(p.name, f"round {r}: {status}")
+        self.ui.phase(f"round {r}: aggregating and settling")
+        ex.finalize_round(job_id, r, height)
+
+    def _proof_path(self, r: int, p: Participant, t: int) -> Path:
+        return self.out / "proofs" / f"round{r}-trainer{p.index}-step{t}.json"
+
+    def _prove(self, circuit: Circuit, job_id: Bytes32, r: int, beacon: bytes,
+               todo: list[Participant], trajs: dict[int, Trajectory]
+               ) -> dict[int, tuple[list[int], list[StepProof]]]:
+        from pot.verifier import read_step_proof
+
+        wanted: list[tuple[Participant, int]] = []
+        indices: dict[int, list[int]] = {}
+        for p in todo:
+            traj = trajs[p.index]
+            indices[p.index] = challenge_indices(bytes(job_id), r, p.pubkey, traj.root, beacon,
+                                                 self.cfg.steps, self.cfg.samples)
+            wanted += [(p, t) for t in indices[p.index]]
+        cached = {(p.index, t): read_step_proof(self._proof_path(r, p, t))
+                  for p, t in wanted if self._proof_path(r, p, t).exists()}
+        missing = [(p, t) for p, t in wanted if (p.index, t) not in cached]
+        tasks = []
+        for p, t in missing:
+            x, y = p.data.batch(scheduled_batch(r, self.cfg.steps, t, p.dataset.n_batches))
+            tasks.append(ProofTask(trajs[p.index].weights[t], x, y))
+            self.ui.trainer(p.name, f"round {r}: proving {len(indices[p.index])} sampled steps")
+
+        def done(i: int, proof: StepProof) -> None:
+            p, t = missing[i]
+            path = self._proof_path(r, p, t)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(proof.to_json()))
+            tmp.replace(path)
+            cached[(p.index, t)] = proof
+            self.ui.progress(len(cached), len(wanted))
+
+        self.ui.progress(len(cached), len(wanted))
+        t0 = time.perf_counter()
+        self.executor.prove_many(circuit, tasks, done)
+        if tasks:
+            self._time(r, "prove", time.perf_counter() - t0)
+        return {p.index: (indices[p.index], [cached[(p.index, t)] for t in indices[p.index]])
+                for p in todo}
+
+    def _time(self, r: int, what: str, seconds: float) -> None:
+        entry = self.timings.setdefault(str(r), {})
+        entry[what] = entry.get(what, 0.0) + seconds
+        path = self.out / "timings.json"
+        path.with_suffix(".tmp").write_text(json.dumps(self.timings, sort_keys=True))
+        path.with_suffix(".tmp").replace(path)
+
+    # -- the report ------------------------------------------------------------------------------
+
+    def _round_report(self, store: Store, job_id: Bytes32, r: int, spec: ModelSpec,
+                      people: list[Participant], test: Dataset) -> RoundReport:
+        rnd = store.round(job_id, U64(r))
+        assert rnd is not None
+        names = {bytes(p.pubkey): p.name for p in people}
+        if rnd.status == "finalized":
+            acc, loss = evaluate(self._global_weights(store, job_id, r + 1, spec), spec, test)
+        else:
+            acc, loss = float("nan"), float("nan")
+        rep = RoundReport(round=r, accuracy=acc, loss=loss, outcome=str(rnd.status))
+        for sub in store.submissions(job_id, U64(r)):
+            name = names.get(bytes(sub.trainer), "0x" + bytes(sub.trainer).hex())
+            if sub.verdict == "accepted":
+                rep.accepted.append(name)
+            else:
+                rep.rejected[name] = str(sub.reason or "unproven")
+        info = rnd.aggregation_info or {}
+        rep.excluded = sorted(names.get(bytes.fromhex(k[2:]), k) for k in info.get("excluded", []))
+        settlement = rnd.settlement or {}
+        for key, value in (settlement.get("rewards") or {}).items():
+            rep.rewards_wei[names.get(bytes.fromhex(key[2:]), key)] = int(value)
+        for key, value in (settlement.get("slashes") or {}).items():
+            rep.slashes_wei[names.get(bytes.fromhex(key[2:]), key)] = int(value)
+        timing = self.timings.get(str(r), {})
+        rep.prove_seconds = round(timing.get("prove", 0.0), 2)
+        rep.verify_seconds = round(timing.get("verify", 0.0), 2)
+        return rep
+
+    def _report(self, store: Store, job_id: Bytes32, circuit: Circuit, spec: ModelSpec,
+                people: list[Participant], train: Dataset, test: Dataset,
+                reports: list[RoundReport], wall: float) -> dict[str, Any]:
+        steps = self.cfg.rounds * self.cfg.steps * self.cfg.trainers
+        c_acc, c_loss = centralised_baseline(spec, train, test, steps, self.cfg.seed)
+        self.ui.phase("done")
+        report = {
+            "config": asdict(self.cfg),
+            "job_id": "0x" + bytes(job_id).hex(),
+            "circuit_id": circuit.circuit_id,
+            "dev_srs": circuit.dev_srs,
+            "state_root": "0x" + bytes(store.state_root()).hex(),
+            "trainers": {p.name: {"role": p.role, "pubkey": "0x" + p.pubkey.hex()} for p in people},
+            "rounds": [asdict(r) for r in reports],
+            "centralised": {"accuracy": c_acc, "loss": c_loss, "sgd_steps": steps},
+            "wall_seconds": round(wall, 1),
+        }
+        (self.out / "report.json").write_text(json.dumps(report, indent=1, sort_keys=True) + "\n")
+        plot_report(report, self.out / "report.png")
+        return report
+
+
+def plot_report(report: dict[str, Any], path: Path) -> None:
+    """A PNG of test accuracy and loss against rounds, marking rejected and slashed trainers."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rounds = report["rounds"]
+    xs = [r["round"] for r in rounds]
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 4))
+    ax_acc.plot(xs, [r["accuracy"] for r in rounds], "o-", label="federated (proven)")
+    ax_acc.axhline(report["centralised"]["accuracy"], color="gray", ls="--",
+                   label="centralised float SGD")
+    ax_loss.plot(xs, [r["loss"] for r in rounds], "o-", color="tab:orange")
+    for r in rounds:
+        marks = [f"rejected {n}" for n in r["rejected"]] + [f"excluded {n}" for n in r["excluded"]]
+        if r["slashes_wei"]:
+            marks.append(f"slashed {len(r['slashes_wei'])}")
+        if marks:
+            ax_acc.annotate("\n".join(marks), (r["round"], r["accuracy"]), fontsize=7,
+                            xytext=(4, -24), textcoords="offset points", color="tab:red")
+            ax_acc.plot([r["round"]], [r["accuracy"]], "x", color="tab:red", ms=10)
+    ax_acc.set(xlabel="round", ylabel="test accuracy", title="Test accuracy", ylim=(0, 1))
+    for ax in (ax_acc, ax_loss):
+        ax.set_xticks(xs)
+    ax_loss.set(xlabel="round", ylabel="cross-entropy (nats)", title="Test loss")
+    ax_acc.legend(loc="lower right", fontsize=8)
+    cfg = report["config"]
+    fig.suptitle(f"pot simulate: {cfg['spec']}, {cfg['trainers']} honest + {cfg['cheaters']} "
+                 f"cheaters + {cfg['poisoners']} poisoners, rule {cfg['rule']}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
