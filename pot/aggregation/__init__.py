@@ -13,12 +13,22 @@ numbers. Updates are weighted by *verified* sample counts. The layout follows Fl
 - :mod:`~pot.aggregation.robust`: multi-Krum, coordinate-wise median, trimmed mean, centered
   clipping; each returns its evidence.
 - :mod:`~pot.aggregation.reference`: the readable Python-int twins of all rules.
+- :mod:`~pot.aggregation.compression`: top-k with error feedback, int8 quantisation, the sparse
+  wire format and its keccak256 commitment.
 - :mod:`~pot.aggregation.rules`: ``aggregate(rule_id, updates, params)``.
 
 The validator side never imports torch, and nothing here touches a float except the trainer-side
 conversions :func:`to_fixed` and :func:`from_fixed`.
 """
 
+from pot.aggregation.compression import (
+    decode_sparse,
+    encode_sparse,
+    quantise_int8,
+    sparse_commitment,
+    top_k_indices,
+    topk_compress,
+)
 from pot.aggregation.errors import AggregationError, MalformedUpdateError
 from pot.aggregation.fedavg import fedavg
 from pot.aggregation.fixedpoint import FRAC_BITS, MAX_ABS_VALUE, commit_vector, from_fixed, to_fixed
@@ -55,9 +65,15 @@ __all__ = [
     "centered_clipping",
     "commit_vector",
     "coordinate_median",
+    "decode_sparse",
+    "encode_sparse",
     "fedavg",
     "from_fixed",
     "multi_krum",
+    "quantise_int8",
+    "sparse_commitment",
     "to_fixed",
+    "top_k_indices",
+    "topk_compress",
     "trimmed_mean",
 ]
