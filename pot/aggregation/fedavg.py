@@ -19,7 +19,13 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from pot.aggregation.fixedpoint import div_round_half_even, scale_to_norm, squared_norm
+from pot.aggregation.fixedpoint import (
+    MAX_ABS_VALUE,
+    SUM_BLOCK_COLUMNS,
+    div_round_half_even,
+    scale_to_norm,
+    squared_norm,
+)
 from pot.aggregation.params import RULE_FEDAVG, check_clip_norm
 from pot.aggregation.updates import (
     Evidence,
@@ -28,6 +34,7 @@ from pot.aggregation.updates import (
     Vector,
     canonical,
     make_evidence,
+    raise_out_of_range,
 )
 
 Term = NDArray[np.int64] | tuple[NDArray[np.int64], NDArray[np.int64]]
@@ -57,7 +64,8 @@ def fedavg(updates: Sequence[Update], clip_norm: int = 0) -> tuple[NDArray[np.in
         If an update or ``clip_norm`` is out of range.
     """
     check_clip_norm(clip_norm)
-    ordered, dim = canonical(updates)
+    # Norms need in-range values first; without clipping the range check runs inside the sum.
+    ordered, dim = canonical(updates, check_values=bool(clip_norm))
     clipped = []
     terms: list[Term] = []
     for i, u in enumerate(ordered):
@@ -70,7 +78,7 @@ def fedavg(updates: Sequence[Update], clip_norm: int = 0) -> tuple[NDArray[np.in
             clipped.append(i)
         terms.append(term)
     weights = [u.samples for u in ordered]
-    result = weighted_mean(terms, weights, dim)
+    result = weighted_mean(ordered, terms, weights, dim)
     return result, make_evidence(
         RULE_FEDAVG,
         {"clip_norm": clip_norm},
@@ -87,14 +95,18 @@ def as_term(v: Vector) -> Term:
     return (v.indices, v.values) if isinstance(v, SparseUpdate) else v
 
 
-def weighted_mean(terms: Sequence[Term], weights: Sequence[int], dim: int) -> NDArray[np.int64]:
-    """``round(sum_i w_i * v_i / sum_i w_i)`` per coordinate, half to even.
+def weighted_mean(
+    ordered: Sequence[Update], terms: Sequence[Term], weights: Sequence[int], dim: int
+) -> NDArray[np.int64]:
+    """``round(sum_i w_i * t_i / sum_i w_i)`` per coordinate, half to even.
 
     Parameters
     ----------
+    ordered
+        The round's canonical updates, to name the trainer if a value is out of range.
     terms
-        Dense ``int64`` vectors of length ``dim``, or sparse ``(indices, values)`` pairs, with
-        every value within ``MAX_ABS_VALUE``.
+        Dense ``int64`` vectors of length ``dim`` or sparse ``(indices, values)`` pairs (the
+        updates' values, or their clipped versions); sparse values within ``MAX_ABS_VALUE``.
     weights
         Positive ints with ``sum(weights) <= MAX_TOTAL_SAMPLES``.
     dim
@@ -104,12 +116,53 @@ def weighted_mean(terms: Sequence[Term], weights: Sequence[int], dim: int) -> ND
     -------
     NDArray[np.int64]
         Shape ``(dim,)``.
+
+    Raises
+    ------
+    AggregationError
+        If a dense term has a coordinate beyond ``MAX_ABS_VALUE``, naming the first such trainer.
+    """
+    total = weighted_sum(terms, weights, dim)
+    if total is None:
+        raise_out_of_range(ordered)
+    return div_round_half_even(total, sum(weights))
+
+
+def weighted_sum(
+    terms: Sequence[Term], weights: Sequence[int], dim: int
+) -> NDArray[np.int64] | None:
+    """``sum_i w_i * t_i`` per coordinate, range-checking dense terms on the way.
+
+    The sum runs block by block (``SUM_BLOCK_COLUMNS``): each update's slice is range-checked,
+    scaled and added while the block of the sum stays in cache, so every update is read from
+    memory once. With ``sum(weights) <= MAX_TOTAL_SAMPLES`` and every value in range, no partial
+    sum leaves ``int64``.
+
+    Returns
+    -------
+    NDArray[np.int64] | None
+        Shape ``(dim,)``; ``None`` as soon as a dense term has a value out of range (the partial
+        sum is then meaningless).
     """
     total = np.zeros(dim, dtype=np.int64)
-    scratch = np.empty(dim, dtype=np.int64)
-    for term, w in zip(terms, weights, strict=True):
-        add_weighted(total, term, w, scratch)
-    return div_round_half_even(total, sum(weights))
+    dense_terms: list[tuple[NDArray[np.int64], np.int64]] = []
+    for term, weight in zip(terms, weights, strict=True):
+        if isinstance(term, tuple):
+            indices, values = term
+            total[indices] += values * np.int64(weight)  # indices are unique: no update is lost
+        else:
+            dense_terms.append((term, np.int64(weight)))
+    scratch = np.empty(min(SUM_BLOCK_COLUMNS, dim), dtype=np.int64)
+    for start in range(0, dim, SUM_BLOCK_COLUMNS):
+        stop = min(start + SUM_BLOCK_COLUMNS, dim)
+        block, work = total[start:stop], scratch[: stop - start]
+        for vector, w in dense_terms:
+            part = vector[start:stop]
+            if part.max() > MAX_ABS_VALUE or part.min() < -MAX_ABS_VALUE:
+                return None
+            np.multiply(part, w, out=work)
+            block += work
+    return total
 
 
 def add_weighted(

@@ -58,6 +58,9 @@ LIMB_BITS = 16
 GRAM_BLOCK_COLUMNS = 1 << 15
 """Coordinates per block of :func:`gram` (coordinates). Block sizes bound memory and time, never
 results."""
+SUM_BLOCK_COLUMNS = 1 << 15
+"""Coordinates per block of FedAvg's weighted sum (coordinates); the block of the sum stays in
+cache while every update adds its slice."""
 SORT_BLOCK_COLUMNS = 1 << 10
 """Coordinates per block of the coordinate-wise sorts of median and trimmed mean (coordinates);
 small enough for the block to stay in cache."""

@@ -86,7 +86,7 @@ def multi_krum(
     ranking = sorted(range(n), key=lambda i: (scores[i], ordered[i].trainer_id))
     selected = sorted(ranking[:num_selected])
     terms: list[Term] = [as_term(ordered[i].vector) for i in selected]
-    result = weighted_mean(terms, [ordered[i].samples for i in selected], dim)
+    result = weighted_mean(ordered, terms, [ordered[i].samples for i in selected], dim)
     return result, make_evidence(
         RULE_MULTI_KRUM,
         {"num_byzantine": num_byzantine, "num_selected": num_selected},

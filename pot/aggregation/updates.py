@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import NoReturn, TypedDict
 
 import numpy as np
 from numpy.typing import NDArray
@@ -157,13 +157,19 @@ def dense(vector: Vector) -> NDArray[np.int64]:
     return vector.to_dense() if isinstance(vector, SparseUpdate) else vector
 
 
-def canonical(updates: Sequence[Update]) -> tuple[tuple[Update, ...], int]:
+def canonical(
+    updates: Sequence[Update], *, check_values: bool = True
+) -> tuple[tuple[Update, ...], int]:
     """Validate a round's updates and sort them by trainer id.
 
     Parameters
     ----------
     updates
         The round's updates, in any order.
+    check_values
+        Check every dense coordinate against ``MAX_ABS_VALUE`` (two passes over the data). A rule
+        that fuses this check into its own pass, as FedAvg does, sets it to False and calls
+        :func:`raise_out_of_range` when its check fails.
 
     Returns
     -------
@@ -192,7 +198,7 @@ def canonical(updates: Sequence[Update]) -> tuple[tuple[Update, ...], int]:
                 f"{u.trainer_id.hex()}"
             )
         total += u.samples
-        _check_vector(u)
+        _check_shape(u)
     if total > MAX_TOTAL_SAMPLES:
         raise AggregationError(
             f"total verified samples {total} exceeds MAX_TOTAL_SAMPLES={MAX_TOTAL_SAMPLES}"
@@ -203,7 +209,25 @@ def canonical(updates: Sequence[Update]) -> tuple[tuple[Update, ...], int]:
     dim = dims.pop()
     if not 1 <= dim <= MAX_DIM:
         raise AggregationError(f"update dimension must be in [1, {MAX_DIM}], got {dim}")
+    if check_values:
+        check_values_in_range(ordered)
     return ordered, dim
+
+
+def check_values_in_range(ordered: Sequence[Update]) -> None:
+    """Raise :class:`AggregationError` naming the first dense update beyond ``MAX_ABS_VALUE``."""
+    for u in ordered:
+        if not isinstance(u.vector, SparseUpdate) and peak_abs(u.vector) > MAX_ABS_VALUE:
+            raise AggregationError(
+                f"update of trainer {u.trainer_id.hex()} has a coordinate beyond "
+                f"MAX_ABS_VALUE={MAX_ABS_VALUE}"
+            )
+
+
+def raise_out_of_range(ordered: Sequence[Update]) -> NoReturn:
+    """After a fused range check failed: raise the same error :func:`canonical` would have."""
+    check_values_in_range(ordered)
+    raise AssertionError("a fused range check failed, yet every update is within MAX_ABS_VALUE")
 
 
 def _checked_id(trainer_id: object) -> bytes:
@@ -212,18 +236,13 @@ def _checked_id(trainer_id: object) -> bytes:
     return trainer_id
 
 
-def _check_vector(u: Update) -> None:
+def _check_shape(u: Update) -> None:
     v = u.vector
     if isinstance(v, SparseUpdate):
-        return  # checked on construction
+        return  # checked on construction, values included
     if not isinstance(v, np.ndarray) or v.dtype != np.int64 or v.ndim != 1:
         raise AggregationError(
             f"update of trainer {u.trainer_id.hex()} must be a 1-D int64 array or a SparseUpdate"
-        )
-    if peak_abs(v) > MAX_ABS_VALUE:
-        raise AggregationError(
-            f"update of trainer {u.trainer_id.hex()} has a coordinate beyond "
-            f"MAX_ABS_VALUE={MAX_ABS_VALUE}"
         )
 
 
