@@ -85,6 +85,15 @@ def test_squared_norm_is_exact_on_both_paths(values: list[int]) -> None:
     assert squared_norm(np.array(values, dtype=np.int64)) == sum(v * v for v in values)
 
 
+@pytest.mark.parametrize(
+    "values",
+    [[3_037_000_500], [DIFF, DIFF], [2**31, 2**31, -(2**31), 2**31]],  # squares sum past 2**63
+)
+def test_squared_norm_switches_to_limbs_just_past_int64(values: list[int]) -> None:
+    assert sum(v * v for v in values) > 2**63 - 1
+    assert squared_norm(np.array(values, dtype=np.int64)) == sum(v * v for v in values)
+
+
 def test_squared_norm_limb_path_at_the_extremes() -> None:
     v = np.full(1000, -DIFF, dtype=np.int64)
     v[::2] = DIFF
