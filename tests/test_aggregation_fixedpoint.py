@@ -5,7 +5,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pot.aggregation.errors import AggregationError
@@ -100,6 +100,7 @@ def test_squared_norm_limb_path_at_the_extremes() -> None:
     assert squared_norm(v) == 1000 * DIFF**2  # about 2**74: far beyond int64
 
 
+@settings(deadline=None)  # the first call loads threadpoolctl
 @given(st.lists(st.lists(diffs, min_size=3, max_size=3), min_size=1, max_size=6))
 def test_gram_is_exact_on_the_limb_path(rows: list[list[int]]) -> None:
     block = np.array(rows, dtype=np.int64)

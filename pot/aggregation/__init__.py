@@ -17,8 +17,9 @@ numbers. Updates are weighted by *verified* sample counts. The layout follows Fl
   wire format and its keccak256 commitment.
 - :mod:`~pot.aggregation.rules`: ``aggregate(rule_id, updates, params)``.
 
-The validator side never imports torch, and nothing here touches a float except the trainer-side
-conversions :func:`to_fixed` and :func:`from_fixed`.
+The validator side never imports torch. No result depends on a float: the only float arithmetic is
+the trainer-side conversions :func:`to_fixed` and :func:`from_fixed`, and BLAS products in
+:func:`~pot.aggregation.fixedpoint.gram` bounded so that every partial sum is an exact integer.
 """
 
 from pot.aggregation.compression import (

@@ -88,7 +88,7 @@ def check_sparse(dim: int, indices: NDArray[np.int64], codes: NDArray[np.int8], 
     Raises
     ------
     MalformedUpdateError
-        With one message per rule: dimension, step, lengths, dtypes, then the first entry that has
+        With one message per rule: dimension, step, dtypes, lengths, then the first entry that has
         an out-of-range index, a duplicate index, a decreasing index, or a bad code.
     """
     if not 1 <= dim <= MAX_DIM:
