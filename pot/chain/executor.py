@@ -1079,11 +1079,18 @@ class Executor:
             "pool_wei": int(funds.pool), "escrow_draw_wei": draw, "rewards": {}, "slashes": {},
         }
         for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
-            for key, amount in sorted(amounts.items()):
+            for key, amount in amounts.items():
                 if key not in by_key:
                     raise FinalizeError(f"the settler names {key!r}, not a trainer of the job")
                 if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
                     raise FinalizeError(f"the settler gave {kind} {amount!r}; wei must be >= 0")
+        paid = sum(out.rewards.values())
+        if paid > funds.pool + draw:
+            raise FinalizeError(
+                f"the settler pays {paid} wei from a pool of {funds.pool} plus a draw of {draw}"
+            )
+        for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
+            for key, amount in sorted(amounts.items()):
                 key = Bytes48(key)
                 if kind == "rewards":
                     earned[key] = U256(earned[key] + amount)
@@ -1108,11 +1115,6 @@ class Executor:
                         )
                     )
                 record[kind][key.to_hex()] = int(amount)
-        paid = sum(record["rewards"].values())
-        if paid > funds.pool + draw:
-            raise FinalizeError(
-                f"the settler pays {paid} wei from a pool of {funds.pool} plus a draw of {draw}"
-            )
         escrow = U256(funds.escrow - draw)
         pool = U256(funds.pool + draw - paid)
         record["carry_wei"] = int(pool)
