@@ -6,7 +6,7 @@ Measures, on a fresh SQLite state file in a temporary folder:
 2. TRAIN_REQUESTs decoded and executed per second (one committed transaction each, state root
    refreshed after each);
 3. the time of one ``finalize_round`` with ``--trainers`` accepted updates of ``--params`` weights
-   (default FedAvg, no payments), and of one ``submit_proof``.
+   (default FedAvg, settled by pot's economics), and of one ``submit_proof``.
 
 Proofs are not verified here: the executor is given ``accept_every_bundle``, which accepts every
 bundle, so the figures are the executor's own cost. Run::
@@ -32,6 +32,7 @@ from pot.chain.hooks import SubmissionContext, Verdict, weights_commitment
 from pot.chain.hyperparams import AggregationRule, Hyperparams, LossId, encode_hyperparams
 from pot.chain.request import check_train_request
 from pot.chain.store import Store
+from pot.economics.settler import economics_settle
 
 CHAIN_ID = 1
 GAS_LIMIT = 10_000_000
@@ -80,11 +81,16 @@ def bench_requests(folder: Path, count: int) -> float:
 
 
 def bench_finalize(folder: Path, trainers: int, params: int) -> tuple[float, float]:
-    executor = Executor(Store.create(folder / "finalize.db", CHAIN_ID), verify=accept_every_bundle)
-    job_id = executor.train_request(
-        Address(b"\xaa" * 20), 0, calldata(params, trainers), GAS_LIMIT, 10
-    ).job_id
     keys = [Bytes48(G2ProofOfPossession.SkToPk(i + 1)) for i in range(trainers)]
+    caller = Address(b"\xaa" * 20)
+    alloc: dict[Address | Bytes48, int] = {caller: 10**24, **{key: 10**18 for key in keys}}
+    executor = Executor(
+        Store.create(folder / "finalize.db", CHAIN_ID, alloc), verify=accept_every_bundle,
+        settle=economics_settle,
+    )
+    job_id = executor.train_request(
+        caller, 0, calldata(params, trainers), GAS_LIMIT, 10, 10**21
+    ).job_id
     for key in keys:
         executor.join(job_id, key, 10**18, Bytes32(b"\x04" * 32), 1000, 11)
     rng = np.random.default_rng(0)

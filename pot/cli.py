@@ -30,7 +30,9 @@ from pot.clikit import (
     EXIT_MALFORMED,
     EXIT_OK,
     PotClickException,
+    allow_dev_srs_option,
     boundary,
+    circuits_option,
     emit_json,
     json_option,
 )
@@ -47,13 +49,6 @@ def main() -> None:
         pot simulate            # a whole job on scikit-learn digits, real proofs
         pot verify bundle.json --circuit circuits/tiny-...
     """
-
-
-circuits_option = click.option(
-    "--circuits", "circuits_dir", type=click.Path(file_okay=False, path_type=Path),
-    default=Path("circuits"), show_default=True, envvar="POT_CIRCUITS",
-    help="Folder holding circuit folders (env POT_CIRCUITS).",
-)
 
 
 @contextlib.contextmanager
@@ -177,7 +172,7 @@ def _write_atomic(path: Path, text: str) -> None:
 @click.option("--circuit", "circuit_path", type=click.Path(file_okay=False, path_type=Path),
               help="The pinned circuit folder.")
 @click.option("--circuit-id", help="The pinned circuit id, looked up under --circuits.")
-@click.option("--allow-dev-srs", is_flag=True, help="Accept a development (insecure) SRS.")
+@allow_dev_srs_option
 @circuits_option
 @json_option
 def verify(proofs: tuple[Path, ...], circuit_path: Path | None, circuit_id: str | None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -49,6 +50,16 @@ def boundary(func: F) -> F:
 
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="Print one machine-readable JSON object on stdout."
+)
+
+circuits_option = click.option(
+    "--circuits", "circuits_dir", type=click.Path(file_okay=False, path_type=Path),
+    default=Path("circuits"), show_default=True, envvar="POT_CIRCUITS",
+    help="Folder holding circuit folders (env POT_CIRCUITS).",
+)
+
+allow_dev_srs_option = click.option(
+    "--allow-dev-srs", is_flag=True, help="Accept a development (insecure) SRS."
 )
 
 

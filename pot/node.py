@@ -9,7 +9,11 @@ round-0 model, its verifier, aggregator and settler as functions. This module su
   ``commit(W)`` over the Poseidon hashes of its tensors, the same value a step proof exposes, so
   the update a trainer submits is the W_T its trajectory commits;
 * round 0's global model is the spec's integer-derived W_0 (:func:`pot.data.initial_checkpoint`);
-* a bundle is judged by :func:`pot.verifier.verify_bundle` under the spec's pinned circuit.
+* a bundle is judged by :func:`pot.verifier.verify_bundle` under the spec's pinned circuit; a node
+  that cannot judge (the spec is not in its zoo, or it lacks the circuit) raises
+  :class:`~pot.chain.exceptions.NoVerifierError`, so ``submit_proof`` reverts rather than record a
+  verdict against an honest trainer;
+* rounds are settled by pot's economics (:func:`pot.economics.settler.economics_settle`).
 
 No torch is imported here: validators run this.
 """
@@ -28,6 +32,7 @@ from pot.aggregation import AggregationParams, Update, aggregate
 from pot.aggregation.fixedpoint import FRAC_BITS
 from pot.bundle import load_bundle
 from pot.chain.abi import TrainRequest
+from pot.chain.exceptions import NoVerifierError
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import Bytes32
 from pot.chain.hooks import AcceptedUpdate, SubmissionContext, Verdict, weights_from_payload
@@ -35,6 +40,7 @@ from pot.chain.hyperparams import AggregationRule, Hyperparams, LossId
 from pot.chain.store import Store
 from pot.circuit import Circuit, load_circuit
 from pot.data import initial_checkpoint
+from pot.economics.settler import economics_settle
 from pot.errors import CircuitError, SpecError
 from pot.spec import ModelSpec, load_spec, zoo_names
 from pot.tensors import checkpoint_commitment, unflatten_params
@@ -145,8 +151,25 @@ class BundleVerifier:
         return self._cache[spec.spec_id]
 
     def __call__(self, raw: bytes, ctx: SubmissionContext) -> Verdict:
-        spec = job_spec(ctx.hyperparams)
+        """Judge ``raw`` against the chain's submission ``ctx``.
+
+        Raises
+        ------
+        NoVerifierError
+            If this node cannot judge the job's bundles: its spec is not in the zoo, or no
+            circuit for it is under ``circuits``.
+        MalformedInputError
+            If ``raw`` is not a readable bundle (the executor records ``malformed``).
+        """
+        try:
+            spec = job_spec(ctx.hyperparams)
+        except SpecError as e:
+            raise NoVerifierError(f"this node cannot judge the job: {e}") from e
         bundle = load_bundle(raw)
+        try:
+            circuit = self.circuit_for(spec)
+        except CircuitError as e:
+            raise NoVerifierError(f"this node cannot judge the job: {e}") from e
         expected = Expected(
             job_id=bytes(ctx.job_id), round=int(ctx.round), trainer=bytes(ctx.trainer),
             root=bytes(ctx.trajectory_root), steps=int(ctx.steps), beacon=bytes(ctx.beacon),
@@ -154,7 +177,7 @@ class BundleVerifier:
             global_commitment=bytes(ctx.global_model_commitment),
             final_commitment=bytes(ctx.update_commitment),
         )
-        verdict = verify_bundle(bundle, self.circuit_for(spec), expected, self.allow_dev_srs)
+        verdict = verify_bundle(bundle, circuit, expected, self.allow_dev_srs)
         return Verdict(verdict.ok, verdict.reason, bundle.verified_samples if verdict.ok else 0)
 
 
@@ -198,7 +221,21 @@ def robust_aggregate(updates: Sequence[AcceptedUpdate], rule: AggregationRule,
 
 def node_executor(store: Store, circuits: Path, allow_dev_srs: bool = False,
                   **hooks: Any) -> Executor:
-    """An executor with pot's commitment, genesis, verifier and aggregation; other hooks pass."""
+    """An executor with pot's commitment, genesis, verifier, aggregation and settler.
+
+    Parameters
+    ----------
+    store
+        The open state file.
+    circuits
+        Folder holding the pinned circuits (one per spec).
+    allow_dev_srs
+        Accept circuits made with a development SRS (tests and demos only).
+    hooks
+        Other executor hooks (``checkpoint``), or ``aggregate`` / ``settle`` to replace
+        :func:`robust_aggregate` / :func:`~pot.economics.settler.economics_settle`.
+    """
     hooks.setdefault("aggregate", robust_aggregate)
+    hooks.setdefault("settle", economics_settle)
     return Executor(store, verify=BundleVerifier(circuits, allow_dev_srs),
                     commit=payload_commitment, genesis=spec_genesis, **hooks)

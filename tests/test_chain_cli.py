@@ -1,4 +1,10 @@
-"""``pot chain``: each command through click's CliRunner, exit codes and messages included."""
+"""``pot chain``: each command through click's CliRunner, exit codes and messages included.
+
+The CLI is pot's node (:func:`pot.node.node_executor`): jobs train a zoo spec (``mlp-tiny``
+here), update commitments are the Poseidon ``commit(W)``, bundles go to the real verifier and
+rounds are settled by pot's economics. No circuit is built: the proof path exercised is a bundle
+the verifier rejects as unreadable.
+"""
 
 from __future__ import annotations
 
@@ -15,36 +21,38 @@ from test_chain_support import (
     CHAIN_ID,
     DATASET_COMMITMENT,
     TRAJECTORY_ROOT,
-    accept_all,
     make_calldata,
-    payload_of,
     pubkey,
+    tiny_hyperparams,
+    well_formed_bundle,
 )
 
 from pot.chain.cli import chain, lr_to_q16
 from pot.chain.fixed_types import U64, Bytes32
-from pot.chain.hooks import Verifier, weights_commitment
 from pot.chain.request import compute_job_id
 from pot.chain.store import Store, state_root_of_export
+from pot.data import initial_checkpoint
+from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
+from pot.spec import load_spec
+from pot.tensors import checkpoint_commitment, flatten_params
 
 MODEL_CID = str(CID("base32", 1, "raw", ("sha2-256", hashlib.sha256(b"model").digest())))
 DATASET_CID = str(CID("base32", 1, "raw", ("sha2-256", hashlib.sha256(b"data").digest())))
-SPEC = "0x" + "03" * 32
+SPEC = load_spec("mlp-tiny")
+PRODUCER = "0x" + "bb" * 20
+STAKE = 10**18
 
 
 class Chain:
     """Runs ``pot chain`` commands against one state file."""
 
-    def __init__(self, state: Path, verify: Verifier | None = None) -> None:
+    def __init__(self, state: Path) -> None:
         self.state = state
         self.runner = CliRunner()
-        self.obj: dict[str, Any] = {} if verify is None else {"verify": verify}
 
     def __call__(self, *args: str) -> Result:
         command, *rest = args
-        return self.runner.invoke(
-            chain, [command, "--state", str(self.state), *rest], obj=self.obj
-        )
+        return self.runner.invoke(chain, [command, "--state", str(self.state), *rest])
 
     def json(self, *args: str) -> dict[str, Any]:
         result = self(*args, "--json")
@@ -52,22 +60,36 @@ class Chain:
         return json.loads(result.stdout)
 
 
-def request_args(**overrides: str) -> list[str]:
-    options = {
+def request_args(**overrides: str | None) -> list[str]:
+    options: dict[str, str | None] = {
         "--caller": CALLER.to_hex(), "--height": "10", "--model": MODEL_CID,
-        "--dataset": DATASET_CID, "--rounds": "1", "--min-participants": "1", "--lr": "0.01",
-        "-k": "2", "--steps": "8", "--model-spec-id": SPEC, "--param-count": "4",
-        "--join-blocks": "5", "--submit-blocks": "5", "--proof-blocks": "5",
+        "--dataset": DATASET_CID, "--rounds": "1", "--min-participants": "1",
+        "--spec": "mlp-tiny", "-k": "2", "--steps": "8", "--join-blocks": "5",
+        "--submit-blocks": "5", "--proof-blocks": "5",
     }
     options.update(overrides)
-    return [item for pair in options.items() for item in pair]
+    return [item for pair in options.items() if pair[1] is not None for item in pair]
 
 
 @pytest.fixture
 def cli(tmp_path: Path) -> Chain:
-    run = Chain(tmp_path / "state.db", verify=accept_all(12))
-    assert run("init", "--chain-id", str(CHAIN_ID)).exit_code == 0
+    run = Chain(tmp_path / "state.db")
+    result = run(
+        "init", "--chain-id", str(CHAIN_ID), "--alloc", f"{CALLER.to_hex()}=5000",
+        "--alloc", f"{pubkey(0).to_hex()}={2 * STAKE}", "--alloc", f"{pubkey(1).to_hex()}={STAKE}",
+    )
+    assert result.exit_code == 0, result.output
     return run
+
+
+def test_init_records_the_genesis_balances(cli: Chain) -> None:
+    summary = cli.json("show")
+    assert summary["economics"]["supply_wei"] == 5000 + 3 * STAKE
+    assert summary["economics"]["accounts"] == {
+        CALLER.to_hex(): 5000, pubkey(0).to_hex(): 2 * STAKE, pubkey(1).to_hex(): STAKE,
+    }
+    bad = Chain(cli.state.parent / "other.db")("init", "--chain-id", "1", "--alloc", "0x12=5")
+    assert bad.exit_code == 2 and "is not ACCOUNT=WEI" in bad.output
 
 
 def test_request_prints_job_id_and_gas(cli: Chain) -> None:
@@ -82,14 +104,40 @@ def test_request_prints_job_id_and_gas(cli: Chain) -> None:
     assert bytes(job.calldata[:32]) == hashlib.sha256(b"model").digest()
 
 
+def test_spec_fills_the_hyperparams_and_round_zero_is_its_initial_model(cli: Chain) -> None:
+    job = cli.json("request", *request_args(), "--value", "1200")["job_id"]
+    detail = cli.json("show", "--job", job)
+    hp = detail["request"]["hyperparams"]
+    assert (hp["model_spec_id"], hp["param_count"], hp["batch_size"], hp["lr_q16"]) == (
+        "0x" + SPEC.spec_id.hex(), 226, 4, 32768,
+    )
+    w0 = checkpoint_commitment(initial_checkpoint(SPEC), SPEC)
+    assert detail["rounds"]["0"]["input_commitment"] == "0x" + w0.hex()
+    assert detail["funds"] == {
+        "escrow_wei": 1200, "pool_wei": 0, "funded_wei": 1200, "emitted_wei": 0,
+    }
+
+
 def test_request_with_raw_calldata_gives_the_documented_job_id(cli: Chain) -> None:
-    calldata = make_calldata()
+    calldata = make_calldata(**tiny_hyperparams())
     out = cli.json(
         "request", "--caller", CALLER.to_hex(), "--height", "10", "--calldata",
         "0x" + calldata.hex(),
     )
     assert out["job_id"] == compute_job_id(U64(CHAIN_ID), CALLER, U64(0), calldata).to_hex()
     assert out["gas_used"] == 30_000 + 12 * len(calldata)
+
+
+def test_a_request_that_does_not_match_its_spec_reverts(cli: Chain) -> None:
+    result = cli(
+        "request", *request_args(**{"--spec": None}), "--model-spec-id",
+        "0x" + SPEC.spec_id.hex(), "--param-count", "4", "--lr", "0.5", "--batch-size", "4",
+    )
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: reverted (HyperparamsError): no round-0 model for this request: hyperparams do "
+        "not match spec 'mlp-tiny': param_count 4 != 226\n"
+    )
 
 
 def test_replayed_nonce_exits_1_with_the_named_error(cli: Chain) -> None:
@@ -99,6 +147,15 @@ def test_replayed_nonce_exits_1_with_the_named_error(cli: Chain) -> None:
     assert result.output == (
         f"Error: reverted (NonceReplayError): nonce 0 of {CALLER.to_hex()} was already used; "
         "next is 1\n"
+    )
+
+
+def test_escrow_beyond_the_balance_reverts(cli: Chain) -> None:
+    result = cli("request", *request_args(), "--value", "5001")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"Error: reverted (InsufficientBalanceError): the request's escrow needs 5001 wei; "
+        f"{CALLER.to_hex()} holds 5000\n"
     )
 
 
@@ -119,8 +176,19 @@ def test_usage_errors_exit_2(cli: Chain) -> None:
     assert "missing request options: --model, --dataset, --min-participants" in missing.output
     both = cli("request", *request_args(), "--calldata", "0x00")
     assert both.exit_code == 2 and "--calldata replaces the request options" in both.output
-    zero_lr = cli("request", *request_args(**{"--lr": "0.000001"}))
+    zero_lr = cli(
+        "request", *request_args(**{"--spec": None}), "--lr", "0.000001", "--model-spec-id",
+        "0x" + SPEC.spec_id.hex(), "--param-count", "226",
+    )
     assert zero_lr.exit_code == 2 and "must be in [1, 2**32)" in zero_lr.output
+    spec_and_lr = cli("request", *request_args(), "--lr", "0.5")
+    assert spec_and_lr.exit_code == 2 and "--spec fills --lr; give one or the other" in (
+        spec_and_lr.output
+    )
+    unknown = cli("request", *request_args(**{"--spec": "resnet"}))
+    assert unknown.exit_code == 2 and "'resnet' is not in the zoo (mlp-digits, mlp-tiny)" in (
+        unknown.output
+    )
 
 
 def test_learning_rate_rounds_to_nearest_q16() -> None:
@@ -137,68 +205,120 @@ def test_missing_state_file_exits_1(tmp_path: Path) -> None:
     )
 
 
-def test_full_job_through_the_cli(cli: Chain, tmp_path: Path) -> None:
-    job = cli.json("request", *request_args())["job_id"]
-    key = pubkey(0).to_hex()
-    cli.json(
-        "join", "--job", job, "--pubkey", key, "--stake", "1000",
-        "--dataset-commitment", DATASET_COMMITMENT.to_hex(), "--samples", "50", "--height", "11",
-    )
-    payload = payload_of([1, -2, 3, -4])
+def test_full_job_through_the_cli_slashes_refunds_and_shows_every_payment(
+    cli: Chain, tmp_path: Path
+) -> None:
+    job = cli.json("request", *request_args(), "--value", "3000")["job_id"]
+    emitted = cli.json("emit", "--producer", PRODUCER, "--reward", "100000", "--height", "10")
+    # 5 % of 100000 = 5000 to the only funded job; the producer keeps 95000.
+    assert emitted["producer_wei"] == 95_000 and emitted["job_shares_wei"] == {job: 5000}
+    cli.json("fund", "--job", job, "--funder", CALLER.to_hex(), "--amount", "1000",
+             "--height", "11")
+    keys = [pubkey(0).to_hex(), pubkey(1).to_hex()]
+    for key in keys:
+        cli.json(
+            "join", "--job", job, "--pubkey", key, "--stake", str(STAKE),
+            "--dataset-commitment", DATASET_COMMITMENT.to_hex(), "--samples", "50",
+            "--height", "12",
+        )
+    payload = flatten_params(initial_checkpoint(SPEC), SPEC).astype("<i8").tobytes()
     (tmp_path / "w.i64").write_bytes(payload)
-    submitted = cli.json(
-        "submit", "--job", job, "--round", "0", "--trainer", key, "--root",
-        TRAJECTORY_ROOT.to_hex(), "--steps", "8", "--payload", str(tmp_path / "w.i64"),
-        "--height", "15",
-    )
-    assert submitted["update_commitment"] == weights_commitment(payload).to_hex()
+    for key in keys:
+        submitted = cli.json(
+            "submit", "--job", job, "--round", "0", "--trainer", key, "--root",
+            TRAJECTORY_ROOT.to_hex(), "--steps", "8", "--payload", str(tmp_path / "w.i64"),
+            "--height", "15",
+        )
+        w0 = checkpoint_commitment(initial_checkpoint(SPEC), SPEC)
+        assert submitted["update_commitment"] == "0x" + w0.hex()
     cli.json("beacon", "--job", job, "--round", "0", "--value", "0x" + "06" * 32, "--height", "21")
     (tmp_path / "bundle.json").write_text("{}")
     proof = cli.json(
-        "prove-submit", "--job", job, "--round", "0", "--trainer", key, "--bundle",
-        str(tmp_path / "bundle.json"), "--height", "21",
+        "prove-submit", "--job", job, "--round", "0", "--trainer", keys[0], "--bundle",
+        str(tmp_path / "bundle.json"), "--height", "21", "--circuits", str(tmp_path / "none"),
     )
-    assert (proof["verdict"], proof["reason"], proof["verified_samples"]) == ("accepted", "ok", 12)
-    final = cli.json("finalize", "--job", job, "--round", "0", "--height", "22")
-    assert (final["outcome"], final["accepted"], final["job_status"]) == (
-        "finalized", 1, "completed",
+    assert (proof["verdict"], proof["reason"], proof["verified_samples"]) == (
+        "rejected", "malformed", 0,
     )
-    assert final["global_commitment"] == weights_commitment(payload).to_hex()
+    final = cli.json("finalize", "--job", job, "--round", "0", "--height", "26")
+    assert (final["outcome"], final["accepted"], final["job_status"]) == ("failed", 0, "failed")
+    slash = STAKE // 10
+    assert final["settlement"] == {
+        "pool_wei": 5000, "escrow_draw_wei": 0, "carry_wei": 5000, "rewards": {},
+        "slashes": {keys[0]: slash, keys[1]: slash},
+        "close": {
+            "stakes_returned": {keys[0]: STAKE - slash, keys[1]: STAKE - slash},
+            "escrow_refund_wei": 4000, "pool_to_training_pool_wei": 5000,
+        },
+    }
 
     summary = cli.json("show")
-    assert summary["jobs"] == [{"job_id": job, "status": "completed", "current_round": 0}]
+    assert summary["jobs"] == [{
+        "job_id": job, "status": "failed", "current_round": 0, "escrow_wei": 0, "pool_wei": 0,
+    }]
     assert summary["state_root"] == final["state_root"]
-    detail = cli.json(
-        "show", "--job", job, "--round", "0", "--model-out", str(tmp_path / "g.i64")
-    )
-    assert (tmp_path / "g.i64").read_bytes() == payload
-    assert detail["request"]["hyperparams"]["lr_q16"] == 655
-    assert detail["request"]["hyperparams"]["aggregation_rule"] == "fedavg"
-    assert detail["trainers"][key]["num_samples"] == 50
+    assert summary["economics"]["accounts"] == {
+        PRODUCER: 95_000, CALLER.to_hex(): 5000, keys[0]: 2 * STAKE - slash,
+        keys[1]: STAKE - slash,
+    }
+    assert summary["economics"]["training_pool_carry_wei"] == 5000
+    detail = cli.json("show", "--job", job)
+    assert detail["slashes"]["0"][keys[1]] == {
+        "offence": "missed_deadline", "amount_wei": slash, "slash_height": 26,
+        "release_height": 26 + CHALLENGE_WINDOW_BLOCKS, "status": "pending",
+    }
+    assert detail["slashes"]["0"][keys[0]]["offence"] == "invalid_proof"
+    assert detail["rounds"]["0"]["settlement"] == final["settlement"]
 
+    early = cli("release", "--job", job, "--round", "0", "--trainer", keys[0], "--height", "27")
+    assert early.exit_code == 1 and "reverted (ChallengeWindowError)" in early.output
+    released = str(26 + CHALLENGE_WINDOW_BLOCKS)
+    for key in keys:
+        cli.json("release", "--job", job, "--round", "0", "--trainer", key, "--height", released)
     text = cli("show")
     assert text.exit_code == 0
-    assert f"job {job} completed round 0" in text.stdout
+    assert f"insurance_fund_wei {2 * slash}" in text.stdout
+    assert f"job {job} failed round 0 escrow 0 pool 0" in text.stdout
+    assert f"account {PRODUCER} 95000" in text.stdout
 
     exported = cli("export", str(tmp_path / "state.json"))
     assert exported.exit_code == 0, exported.output
     export = json.loads((tmp_path / "state.json").read_text())
-    assert state_root_of_export(export).to_hex() == final["state_root"]
+    assert state_root_of_export(export).to_hex() == cli.json("show")["state_root"]
     replica = Chain(tmp_path / "replica.db")
     imported = replica.json("import", str(tmp_path / "state.json"))
-    assert imported["state_root"] == final["state_root"]
+    assert imported["state_root"] == cli.json("show")["state_root"]
 
 
-def test_prove_submit_without_a_verifier_reverts(cli: Chain, tmp_path: Path) -> None:
+def test_prove_submit_on_a_node_without_the_circuit_reverts(cli: Chain, tmp_path: Path) -> None:
     job = cli.json("request", *request_args())["job_id"]
-    (tmp_path / "bundle.json").write_text("{}")
-    bare = Chain(cli.state)
-    result = bare(
-        "prove-submit", "--job", job, "--round", "0", "--trainer", pubkey(0).to_hex(),
-        "--bundle", str(tmp_path / "bundle.json"), "--height", "21",
+    key = pubkey(0).to_hex()
+    cli.json(
+        "join", "--job", job, "--pubkey", key, "--stake", "1", "--dataset-commitment",
+        DATASET_COMMITMENT.to_hex(), "--samples", "50", "--height", "11",
+    )
+    (tmp_path / "w.i64").write_bytes(
+        flatten_params(initial_checkpoint(SPEC), SPEC).astype("<i8").tobytes()
+    )
+    cli.json(
+        "submit", "--job", job, "--round", "0", "--trainer", key, "--root",
+        TRAJECTORY_ROOT.to_hex(), "--steps", "8", "--payload", str(tmp_path / "w.i64"),
+        "--height", "15",
+    )
+    cli.json("beacon", "--job", job, "--round", "0", "--value", "0x" + "06" * 32, "--height", "21")
+    bundle = well_formed_bundle(bytes.fromhex(job[2:]), bytes(pubkey(0)))
+    (tmp_path / "bundle.json").write_bytes(bundle)
+    root = cli.json("show")["state_root"]
+    result = cli(
+        "prove-submit", "--job", job, "--round", "0", "--trainer", key, "--bundle",
+        str(tmp_path / "bundle.json"), "--height", "21", "--circuits", str(tmp_path / "empty"),
     )
     assert result.exit_code == 1
-    assert result.output.startswith("Error: reverted (NoVerifierError): this executor has no")
+    assert result.output.startswith(
+        "Error: reverted (NoVerifierError): this node cannot judge the job: no circuit for spec "
+        "'mlp-tiny' under "
+    )
+    assert cli.json("show")["state_root"] == root
 
 
 def test_unknown_job_reverts_in_show(cli: Chain) -> None:

@@ -2,7 +2,10 @@
 
 Each test runs one executor call in a child process whose checkpoint function SIGKILLs the child
 at a named point between the call's writes (or just before or after its COMMIT), then reopens the
-file and compares its state root and full export with the state before and after the call.
+file and compares its state root and full export with the state before and after the call. Every
+executor here settles with pot's economics, and the finalisation closes a funded job in which
+trainers are rewarded, slashed for a rejected and for a missing proof, and refunded, so a kill
+inside it tests that the money moves all at once or not at all.
 """
 
 from __future__ import annotations
@@ -16,23 +19,33 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from test_chain_support import (
+    BLOCK_REWARD_WEI,
     CALLER,
     CRASH_CALLS,
+    ESCROW_WEI,
     GAS_LIMIT,
+    PRODUCER,
     REQUEST_HEIGHT,
     Scenario,
     accept_all,
+    genesis_alloc,
     make_calldata,
     open_job,
     perform_call,
     pubkey,
+    verdict_table_verifier,
 )
 
 from pot.chain.executor import CHECKPOINTS, Executor
+from pot.chain.fixed_types import U64
+from pot.chain.hooks import Verdict
 from pot.chain.store import Store
+from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
+from pot.economics.settler import economics_settle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,6 +56,7 @@ from test_chain_support import accept_all, perform_call
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import Bytes48
 from pot.chain.store import Store
+from pot.economics.settler import economics_settle
 
 path, call, kill_at, height, trainer = sys.argv[1:6]
 
@@ -50,7 +64,9 @@ def checkpoint(name):
     if name == kill_at:
         os.kill(os.getpid(), signal.SIGKILL)
 
-executor = Executor(Store.open(Path(path)), verify=accept_all(), checkpoint=checkpoint)
+executor = Executor(
+    Store.open(Path(path)), verify=accept_all(), settle=economics_settle, checkpoint=checkpoint
+)
 perform_call(executor, call, int(height), Bytes48.from_hex(trainer))
 """
 
@@ -71,8 +87,13 @@ def run_child(path: Path, call: str, kill_at: str, height: int) -> int:
 
 
 def before_request(path: Path) -> int:
-    Store.create(path, 1).close()
+    Store.create(path, 1, genesis_alloc()).close()
     return REQUEST_HEIGHT
+
+
+def before_fund(path: Path) -> int:
+    open_job(path).store.close()
+    return REQUEST_HEIGHT + 2
 
 
 def before_join(path: Path) -> int:
@@ -100,28 +121,69 @@ def before_proof(path: Path) -> int:
     return s.height
 
 
-def before_finalize(path: Path) -> int:
-    s: Scenario = open_job(path)
+def settled_job(path: Path) -> Scenario:
+    """A funded one-round job with a pool, ready to finalize past its proof deadline.
+
+    Trainer 0's proof is rejected, 1 and 2 are accepted, 3 never proves: finalizing it pays
+    1 and 2, slashes 0 (invalid proof) and 3 (missed deadline), and closes the job.
+    """
+    table = {
+        (0, bytes(pubkey(0))): Verdict(False, "proof_invalid", 0),
+        (0, bytes(pubkey(1))): Verdict(True, "ok", 30),
+        (0, bytes(pubkey(2))): Verdict(True, "ok", 10),
+    }
+    s = open_job(
+        path, trainers=4, verify=verdict_table_verifier(table), escrow=ESCROW_WEI,
+        executor_kwargs={"settle": economics_settle}, total_rounds=1,
+    )
+    s.executor.emit(PRODUCER, BLOCK_REWARD_WEI, s.height)
     s.submit_all(0)
     s.reveal(0)
-    s.prove_all(0)
+    s.prove_all(0, s.trainers[:3])
+    s.after_proof_deadline(0)
+    return s
+
+
+def before_finalize(path: Path) -> int:
+    s = settled_job(path)
     s.store.close()
     return s.height
 
 
+def before_emit(path: Path) -> int:
+    s = open_job(path, escrow=ESCROW_WEI)
+    s.executor.fund(s.job_id, CALLER, ESCROW_WEI, s.height)
+    s.store.close()
+    return s.height + 1
+
+
+def before_release(path: Path) -> int:
+    s = settled_job(path)
+    s.executor.finalize_round(s.job_id, 0, s.height)
+    slash = s.store.slash(s.job_id, U64(0), pubkey(0))
+    assert slash is not None and slash.release_height == s.height + CHALLENGE_WINDOW_BLOCKS
+    s.store.close()
+    return int(slash.release_height)
+
+
 SETUPS: dict[str, Callable[[Path], int]] = {
     "request": before_request,
+    "fund": before_fund,
     "join": before_join,
     "submit": before_submit,
     "beacon": before_beacon,
     "proof": before_proof,
     "finalize": before_finalize,
+    "emit": before_emit,
+    "release": before_release,
 }
 CASES = [
     ("request", "request:after_job"),
+    ("request", "request:after_escrow"),
     ("request", "request:after_nonce"),
     ("request", "commit:before"),
     ("request", "commit:after"),
+    ("fund", "fund:after_escrow"),
     ("join", "join:after_trainer"),
     ("submit", "submit:after_submission"),
     ("beacon", "beacon:after_beacon"),
@@ -131,6 +193,9 @@ CASES = [
     ("finalize", "finalize:after_job"),
     ("finalize", "commit:before"),
     ("finalize", "commit:after"),
+    ("emit", "emit:after_producer"),
+    ("emit", "commit:before"),
+    ("release", "release:after_slash"),
 ]
 
 
@@ -139,10 +204,14 @@ def test_every_checkpoint_and_call_is_exercised() -> None:
     assert {call for call, _ in CASES} == set(CRASH_CALLS) == set(SETUPS)
 
 
-def snapshot(path: Path) -> tuple[str, dict[str, object]]:
+MONEYLESS_CALLS = ("submit", "beacon", "proof")
+
+
+def snapshot(path: Path) -> tuple[str, dict[str, Any]]:
     store = Store.open(path)
     try:
         assert store.state_root() == store.recompute_state_root()
+        assert store.total_wei() == store.economics().supply
         return store.state_root().to_hex(), store.export()
     finally:
         store.close()
@@ -157,11 +226,12 @@ def test_kill_mid_call_leaves_state_before_or_after(
     before = snapshot(path)
     reference = tmp_path / "reference.db"
     shutil.copy(path, reference)
-    executor = Executor(Store.open(reference), verify=accept_all())
+    executor = Executor(Store.open(reference), verify=accept_all(), settle=economics_settle)
     perform_call(executor, call, height, pubkey(0))
     executor.store.close()
     after = snapshot(reference)
     assert after[0] != before[0]
+    assert after[1]["economics"] != before[1]["economics"] or call in MONEYLESS_CALLS
 
     assert run_child(path, call, kill_at, height) == -signal.SIGKILL
     survived = snapshot(path)

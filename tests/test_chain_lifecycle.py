@@ -50,6 +50,7 @@ from pot.chain.hooks import (
     SettlementOutput,
     SubmissionContext,
     Verdict,
+    fedavg_aggregate,
     weights_commitment,
 )
 from pot.errors import MalformedInputError
@@ -462,44 +463,100 @@ def test_too_few_accepted_updates_fail_the_round_and_the_job(tmp_path: Path) -> 
 def test_settlement_rewards_and_slashes_are_applied(tmp_path: Path) -> None:
     def settle(settlement: SettlementInput) -> SettlementOutput:
         return SettlementOutput(
-            rewards={pubkey(0): U256(5)}, slashes={pubkey(1): U256(STAKE_WEI)}
+            rewards={pubkey(0): U256(5)}, slashes={pubkey(1): U256(STAKE_WEI)},
+            escrow_draw_wei=7,
         )
 
-    s = open_job(tmp_path / "state.db", executor_kwargs={"settle": settle})
+    table = {
+        (0, bytes(pubkey(0))): Verdict(True, "ok", 5),
+        (0, bytes(pubkey(2))): Verdict(True, "ok", 5),
+        (0, bytes(pubkey(1))): Verdict(False, "proof_invalid", 0),
+    }
+    s = open_job(
+        tmp_path / "state.db", verify=verdict_table_verifier(table), escrow=100,
+        executor_kwargs={"settle": settle},
+    )
+    balance_before = s.store.balance(pubkey(0))
     play_round(s, 0)
-    s.executor.finalize_round(s.job_id, 0, s.height)
+    receipt = s.executor.finalize_round(s.job_id, 0, s.height)
     t0 = s.store.trainer(s.job_id, pubkey(0))
     t1 = s.store.trainer(s.job_id, pubkey(1))
     assert t0 is not None and t1 is not None
     assert (t0.stake, t0.rewards) == (STAKE_WEI, 5)
+    assert s.store.balance(pubkey(0)) == balance_before + 5
     assert (t1.stake, t1.rewards) == (0, 0)
-    rnd = s.store.round(s.job_id, U64(0))
-    assert rnd is not None and rnd.settlement == {
+    funds = s.store.funds(s.job_id)
+    assert (funds.escrow, funds.pool) == (93, 2)
+    (slash,) = s.store.slashes(s.job_id)
+    assert (slash.trainer, slash.offence, slash.amount, slash.status) == (
+        pubkey(1), "invalid_proof", STAKE_WEI, "pending",
+    )
+    expected = {
+        "pool_wei": 0, "escrow_draw_wei": 7, "carry_wei": 2, "close": None,
         "rewards": {pubkey(0).to_hex(): 5}, "slashes": {pubkey(1).to_hex(): STAKE_WEI},
     }
+    rnd = s.store.round(s.job_id, U64(0))
+    assert rnd is not None and rnd.settlement == expected == receipt.settlement
+
+
+def _fedavg_excluding(keys: list[str]):  # type: ignore[no-untyped-def]
+    """An aggregator hook: FedAvg with ``info["excluded"] = keys`` (whatever is in it)."""
+
+    def aggregate(updates, rule, param):  # type: ignore[no-untyped-def]
+        weights, info = fedavg_aggregate(updates, rule, param)
+        return weights, {**info, "excluded": keys}
+
+    return aggregate
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
         ({"settle": lambda s: SettlementOutput({}, {pubkey(0): STAKE_WEI + 1})}, "slashes"),
+        (
+            {"settle": lambda s: SettlementOutput({}, {pubkey(1): 1})},
+            "which is accepted; only rejected or unproven trainers are slashed",
+        ),
         ({"settle": lambda s: SettlementOutput({pubkey(9): 1}, {})}, "not a trainer"),
         ({"settle": lambda s: SettlementOutput({pubkey(0): -1}, {})}, "wei must be >= 0"),
         ({"settle": lambda s: None}, "must return a SettlementOutput"),
+        (
+            {"settle": lambda s: SettlementOutput({pubkey(1): 11}, {}, escrow_draw_wei=10)},
+            "pays 11 wei from a pool of 0 plus a draw of 10",
+        ),
+        (
+            {"settle": lambda s: SettlementOutput({}, {}, escrow_draw_wei=11)},
+            "draws 11 wei from an escrow of 10",
+        ),
         ({"aggregate": lambda u, r, p: (np.zeros(3, dtype=np.int64), {})}, "shape"),
         ({"aggregate": lambda u, r, p: (np.zeros(4, dtype=np.float64), {})}, "int64"),
         ({"aggregate": lambda u, r, p: (np.zeros(4, dtype=np.int64), {"x": 0.5})}, "float"),
         ({"aggregate": lambda u, r, p: 1 / 0}, "aggregator failed"),
+        ({"aggregate": _fedavg_excluding(["0x12"])}, "excluded names '0x12'"),
+        ({"aggregate": _fedavg_excluding([pubkey(0).to_hex()])}, "not an accepted trainer"),
+        (
+            {"aggregate": _fedavg_excluding([pubkey(1).to_hex(), pubkey(1).to_hex()])},
+            "names a trainer twice",
+        ),
     ],
     ids=[
-        "over-slash", "stranger", "negative", "not-output", "shape", "dtype", "float-info",
-        "raises",
+        "over-slash", "slash-accepted", "stranger", "negative", "not-output", "overpay",
+        "overdraw", "shape", "dtype", "float-info", "raises", "excluded-not-hex",
+        "excluded-rejected", "excluded-twice",
     ],
 )
 def test_hook_that_breaks_its_contract_reverts_finalize(
     tmp_path: Path, kwargs: dict[str, object], match: str
 ) -> None:
-    s = open_job(tmp_path / "state.db", executor_kwargs=kwargs)
+    table = {
+        (0, bytes(pubkey(0))): Verdict(False, "proof_invalid", 0),
+        (0, bytes(pubkey(1))): Verdict(True, "ok", 5),
+        (0, bytes(pubkey(2))): Verdict(True, "ok", 5),
+    }
+    s = open_job(
+        tmp_path / "state.db", verify=verdict_table_verifier(table), escrow=10,
+        executor_kwargs=kwargs,
+    )
     play_round(s, 0)
     assert_reverts(
         s.store, FinalizeError, match,

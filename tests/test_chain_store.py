@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_chain_support import CHAIN_ID, Scenario, open_job, pubkey
+from test_chain_support import CALLER, CHAIN_ID, Scenario, open_job, pubkey
 
 from pot.chain.exceptions import StateError
 from pot.chain.executor import Executor
@@ -96,8 +96,27 @@ def test_root_ignores_blobs_but_binds_them_through_commitments(tmp_path: Path) -
         (lambda e, j: e["jobs"][j].update(status="paused"), "job status"),
         (lambda e, j: e["jobs"][j]["rounds"]["0"].update(global_model="0x00"), "differ"),
         (lambda e, j: e["jobs"][j].update(trainers=[]), "malformed state export"),
+        (
+            lambda e, j: e["economics"].update(supply_wei=e["economics"]["supply_wei"] + 1),
+            "the state holds .* wei but its supply is",
+        ),
+        (
+            lambda e, j: e["economics"]["accounts"].update({CALLER.to_hex(): 0}),
+            "the state holds .* wei but its supply is",
+        ),
+        (
+            lambda e, j: e["economics"]["funds"].update({"0x" + "77" * 32: {}}),
+            "which is not a job of the export",
+        ),
+        (
+            lambda e, j: e["economics"]["accounts"].update({"0x1234": 0}),
+            "malformed state export",
+        ),
     ],
-    ids=["format", "root", "job-id", "calldata", "status", "model", "shape"],
+    ids=[
+        "format", "root", "job-id", "calldata", "status", "model", "shape", "supply",
+        "balance", "funds-of-a-stranger", "account-width",
+    ],
 )
 def test_import_rejects_a_tampered_export(tmp_path: Path, edit: object, match: str) -> None:
     s, _ = played(tmp_path / "state.db")

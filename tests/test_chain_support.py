@@ -33,6 +33,9 @@ BEACON = Bytes32(b"\x06" * 32)
 GAS_LIMIT = 1_000_000
 REQUEST_HEIGHT = 10
 STAKE_WEI = 10**18
+CALLER_BALANCE_WEI = 10**24
+TRAINER_BALANCE_WEI = 10**21
+FUNDED_KEYS = 10
 
 _PUBKEYS: dict[int, Bytes48] = {}
 
@@ -44,6 +47,14 @@ def pubkey(index: int) -> Bytes48:
 
         _PUBKEYS[index] = Bytes48(G2ProofOfPossession.SkToPk(index + 1))
     return _PUBKEYS[index]
+
+
+def genesis_alloc() -> dict[Address | Bytes48, int]:
+    """Genesis balances: the requester ``CALLER`` and the trainer keys ``pubkey(0..9)``."""
+    alloc: dict[Address | Bytes48, int] = {CALLER: CALLER_BALANCE_WEI}
+    for i in range(FUNDED_KEYS):
+        alloc[pubkey(i)] = TRAINER_BALANCE_WEI
+    return alloc
 
 
 def make_hyperparams(**overrides: Any) -> Hyperparams:
@@ -84,6 +95,37 @@ def make_calldata(
             total_rounds=U256(total_rounds),
             min_participants=U64(min_participants),
             hyperparams=hyperparams,
+        )
+    )
+
+
+def tiny_hyperparams(**overrides: Any) -> dict[str, Any]:
+    """Hyperparams fields of a job that trains the zoo's ``mlp-tiny`` (what pot's node needs)."""
+    from pot.spec import load_spec
+
+    spec = load_spec("mlp-tiny")
+    fields: dict[str, Any] = {
+        "model_spec_id": Bytes32(spec.spec_id), "param_count": U64(spec.n_params),
+        "batch_size": U32(spec.batch_size), "lr_q16": U32(int(spec.lr * 65536)),
+    }
+    fields.update(overrides)
+    return fields
+
+
+def well_formed_bundle(job_id: bytes, trainer: bytes) -> bytes:
+    """A bundle that parses (every field present and in range) but proves nothing."""
+    from pot.bundle import Bundle, StepOpening, dump_bundle
+    from pot.proof import StepProof
+
+    proof = StepProof("0x" + "11" * 32, b"\x01" * 64, tuple(range(1, 2 * 6 + 3)), 6)
+    opening = StepOpening(
+        0, proof, b"\x02" * 32, b"\x03" * 32, (), b"\x04" * 32, b"\x00" * 32, (), 0, ()
+    )
+    return dump_bundle(
+        Bundle(
+            job_id, 0, trainer, "0x" + "11" * 32, bytes(TRAJECTORY_ROOT), 8, bytes(BEACON), (0,),
+            bytes(DATASET_COMMITMENT), 1, 4, b"\x0a" * 32, b"\x0b" * 32, (),
+            b"\x0c" * 32, (), (opening,), b"\x00" * 96,
         )
     )
 
@@ -173,15 +215,17 @@ def open_job(
     trainers: int = 3,
     verify: Verifier | None = None,
     executor_kwargs: Mapping[str, Any] | None = None,
+    escrow: int = 0,
     **calldata_kwargs: Any,
 ) -> Scenario:
-    """Create a state file, request a job at ``REQUEST_HEIGHT`` and join ``trainers`` trainers."""
-    store = Store.create(path, CHAIN_ID)
+    """Create a state file with :func:`genesis_alloc`, request a job at ``REQUEST_HEIGHT``
+    escrowing ``escrow`` wei, and join ``trainers`` trainers with ``STAKE_WEI`` each."""
+    store = Store.create(path, CHAIN_ID, genesis_alloc())
     executor = Executor(
         store, verify=verify or accept_all(), **dict(executor_kwargs or {})
     )
     receipt = executor.train_request(
-        CALLER, 0, make_calldata(**calldata_kwargs), GAS_LIMIT, REQUEST_HEIGHT
+        CALLER, 0, make_calldata(**calldata_kwargs), GAS_LIMIT, REQUEST_HEIGHT, escrow
     )
     keys = [pubkey(i) for i in range(trainers)]
     for key in keys:
@@ -203,13 +247,20 @@ def assert_reverts(store: Store, error: type[Exception], match: str, call: Any) 
     assert store.export() == before
 
 
-CRASH_CALLS = ("request", "join", "submit", "beacon", "proof", "finalize")
+CRASH_CALLS = (
+    "request", "fund", "join", "submit", "beacon", "proof", "finalize", "emit", "release",
+)
+PRODUCER = Address(b"\xbb" * 20)
+BLOCK_REWARD_WEI = 2 * 10**18
+ESCROW_WEI = 3 * 10**18
 
 
 def perform_call(executor: Executor, call: str, height: int, trainer: Bytes48) -> None:
     """Run one call of the crash tests on the first job of the state (``trainer`` submits/proves).
 
-    ``join`` adds a new trainer (key 9); every other call acts for ``trainer`` in round 0.
+    ``join`` adds a new trainer (key 9); ``request`` and ``fund`` move ``ESCROW_WEI`` from
+    ``CALLER``; ``emit`` mints ``BLOCK_REWARD_WEI`` for ``PRODUCER``; ``release`` releases
+    ``trainer``'s slash of round 0; every other call acts for ``trainer`` in round 0.
     """
     store = executor.store
     job_ids = store.job_ids()
@@ -217,7 +268,13 @@ def perform_call(executor: Executor, call: str, height: int, trainer: Bytes48) -
     payload = payload_of([5, 6, 7, 8])
     if call == "request":
         nonce = store.next_nonce(CALLER)
-        executor.train_request(CALLER, nonce, make_calldata(), GAS_LIMIT, height)
+        executor.train_request(CALLER, nonce, make_calldata(), GAS_LIMIT, height, ESCROW_WEI)
+    elif call == "fund":
+        executor.fund(job_id, CALLER, ESCROW_WEI, height)
+    elif call == "emit":
+        executor.emit(PRODUCER, BLOCK_REWARD_WEI, height)
+    elif call == "release":
+        executor.release_slash(job_id, 0, trainer, height)
     elif call == "join":
         executor.join(job_id, pubkey(9), 1, DATASET_COMMITMENT, 1, height)
     elif call == "submit":

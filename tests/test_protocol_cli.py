@@ -90,3 +90,72 @@ def test_help_has_examples():
     result = invoke("--help")
     assert result.exit_code == 0
     assert "pot security --steps 100 --fabricated 5 --samples 10" in result.output
+
+
+ETH = 10**18
+
+
+def test_incentive_check_reports_the_docs_worked_example():
+    # docs/economics.md, section 6: T = 1000, k = 10, m = 1, R = 1 ETH, stake = 10 ETH.
+    result = invoke(
+        "--steps", "1000", "--samples", "10", "--fabricated", "1", "--reward", str(ETH),
+        "--stake", str(10 * ETH),
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[2:] == [
+        f"expected value of fabricating m=1 steps with R={ETH} wei, stake={10 * ETH} wei "
+        f"(slash {ETH} wei): {98 * ETH // 100} wei",
+        "cheating is unprofitable: no",
+        "smallest k that makes it unprofitable at this stake: 500",
+        f"smallest stake that makes it unprofitable at this k: {990 * ETH} wei",
+    ]
+
+
+def test_incentive_check_json_and_an_unprofitable_cheat():
+    result = invoke(
+        "--steps", "100", "--samples", "50", "--fabricated", "1", "--reward", "3",
+        "--stake", "100", "--json",
+    )
+    assert result.exit_code == 0, result.output
+    incentive = json.loads(result.output)["incentive"]
+    # p = 50/100; slash = floor(100 * 10 %) = 10; EV = 3/2 - 10/2 = -7/2.
+    assert incentive == {
+        "T": 100, "k": 50, "m": 1, "reward_per_round_wei": 3, "stake_wei": 100, "slash_wei": 10,
+        "detection_probability": "1/2", "expected_value_wei": "-7/2", "unprofitable": True,
+        "min_k": 24, "min_stake_wei": 30,
+    }
+    text = invoke(
+        "--steps", "100", "--samples", "50", "--fabricated", "1", "--reward", "3", "--stake", "100"
+    )
+    assert "): -7/2 wei (floor -4)" in text.output
+    assert "cheating is unprofitable: yes" in text.output
+
+
+def test_incentive_check_without_a_deterring_stake():
+    result = invoke(
+        "--steps", "100", "--samples", "0", "--fabricated", "1", "--reward", "3", "--stake", "7"
+    )
+    assert result.exit_code == 0
+    assert result.output.endswith(
+        "smallest stake that makes it unprofitable at this k: none (no uint256 stake deters it)\n"
+    )
+
+
+def test_incentive_check_usage_errors():
+    base = ["--steps", "100", "--fabricated", "1"]
+    cases = [
+        ([*base, "--samples", "5", "--reward", "3"], "Error: --reward and --stake go together\n"),
+        (
+            [*base, "--reward", "3", "--stake", "5"],
+            "Error: the incentive check (--reward, --stake) needs --samples\n",
+        ),
+        (
+            ["--steps", "100", "--fabricated", "0", "--samples", "5", "--reward", "3",
+             "--stake", "5", "--target", "0.5"],
+            "Error: no number of samples detects a trainer that fabricated no step (m = 0)\n",
+        ),
+    ]
+    for args, last_line in cases:
+        result = invoke(*args)
+        assert result.exit_code == 2, args
+        assert result.output.endswith(last_line), result.output

@@ -14,6 +14,7 @@ from pot.chain.cid import cid_to_bytes32, reference_to_bytes32
 from pot.chain.executor import (
     CHECKPOINTS,
     CallReceipt,
+    EmitReceipt,
     Executor,
     FinalizeReceipt,
     ProofReceipt,
@@ -57,6 +58,7 @@ __all__ = [
     "Bytes32",
     "Bytes48",
     "CallReceipt",
+    "EmitReceipt",
     "Executor",
     "FinalizeReceipt",
     "Hyperparams",

@@ -1,13 +1,14 @@
 """``pot chain``: run the chain-side executor against a state file, one call per command.
 
-A thin shell over :class:`pot.chain.executor.Executor`. Every command opens the state file given
-by ``--state`` (default ``pot-chain.db``, or ``$POT_CHAIN_STATE``), runs one call in one
-transaction and prints its result, as text or, with ``--json``, as one line of canonical JSON. A
-reverted call prints ``reverted (ErrorName): message`` and exits with code 1; unusable arguments
-exit with code 2.
+A thin shell over pot's node, :func:`pot.node.node_executor`: the executor bound to pot's model
+zoo (a job names a zoo spec), its Poseidon weights commitment, its bundle verifier and its
+economics settler. Every command opens the state file given by ``--state`` (default
+``pot-chain.db``, or ``$POT_CHAIN_STATE``), runs one call in one transaction and prints its result,
+as text or, with ``--json``, as one line of canonical JSON. A reverted call prints
+``reverted (ErrorName): message`` and exits with code 1; unusable arguments exit with code 2.
 
-``prove-submit`` judges bundles with the verifier from :func:`pot.chain.hooks.installed_verifier`,
-or with ``ctx.obj["verify"]`` when a caller (a test, an embedding program) provides one.
+``prove-submit`` judges bundles against the circuits under ``--circuits`` (default ``circuits``,
+or ``$POT_CIRCUITS``); ``--allow-dev-srs`` accepts circuits made with a development SRS.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from pot.chain.fixed_types import (
     Bytes48,
     FixedBytes,
 )
-from pot.chain.hooks import Verifier, installed_verifier, weights_commitment
 from pot.chain.hyperparams import (
     FIXED_POINT_ONE_Q16,
     AggregationRule,
@@ -43,8 +43,17 @@ from pot.chain.hyperparams import (
     LossId,
     encode_hyperparams,
 )
-from pot.chain.store import Store
-from pot.clikit import EXIT_INVALID, PotClickException, boundary, emit_json, json_option
+from pot.chain.store import Account, Store, account_from_hex
+from pot.clikit import (
+    EXIT_INVALID,
+    PotClickException,
+    allow_dev_srs_option,
+    boundary,
+    circuits_option,
+    emit_json,
+    json_option,
+)
+from pot.errors import SpecError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,9 +115,30 @@ class HexData(click.ParamType):
             self.fail(f"{value!r} is not hex", param, ctx)
 
 
+class Allocation(click.ParamType):
+    """``ACCOUNT=WEI``: a 20-byte address or 48-byte trainer key, and a genesis balance in wei."""
+
+    name = "ACCOUNT=WEI"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, tuple):
+            return value
+        account, sep, amount = str(value).partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            return account_from_hex(account), U256(int(amount, 10))
+        except (ValueError, OutOfRangeError):
+            self.fail(
+                f"{value!r} is not ACCOUNT=WEI (ACCOUNT: 0x + 40 or 96 hex digits; WEI: a decimal "
+                "uint256)", param, ctx,
+            )
+
+
 ADDRESS = HexBytes(Address)
 WORD = HexBytes(Bytes32)
 PUBKEY = HexBytes(Bytes48)
+WEI = click.IntRange(0, 2**256 - 1)
 
 state_option = click.option(
     "--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
@@ -152,8 +182,13 @@ def _open(state_path: Path) -> Store:
     return store
 
 
-def _executor(state_path: Path, verify: Verifier | None = None) -> Executor:
-    return Executor(_open(state_path), verify=verify)
+def _executor(
+    state_path: Path, circuits_dir: Path = Path("circuits"), allow_dev_srs: bool = False
+) -> Executor:
+    """pot's node executor on the state file (see :func:`pot.node.node_executor`)."""
+    from pot.node import node_executor  # ezkl and the zoo load only when a command runs
+
+    return node_executor(_open(state_path), circuits_dir, allow_dev_srs)
 
 
 def _emit(as_json: bool, result: dict[str, Any]) -> None:
@@ -200,25 +235,70 @@ def chain() -> None:
 @chain.command()
 @state_option
 @click.option("--chain-id", type=click.IntRange(0, 2**64 - 1), required=True, help="Chain id.")
+@click.option("--alloc", "allocations", type=Allocation(), multiple=True,
+              help="Genesis balance ACCOUNT=WEI (repeatable); their sum is the initial supply.")
 @json_option
 @boundary
 @reverts
-def init(state_path: Path, chain_id: int, as_json: bool) -> None:
-    """Create an empty state file.
+def init(
+    state_path: Path, chain_id: int, allocations: tuple[tuple[Account, U256], ...], as_json: bool
+) -> None:
+    """Create a state file holding only the genesis balances.
 
     \b
     Example:
-        pot chain init --state job.db --chain-id 31337
+        pot chain init --state job.db --chain-id 31337 \
+            --alloc 0x1111111111111111111111111111111111111111=1000000000000000000000
     """
-    store = Store.create(state_path, chain_id)
+    alloc: dict[Account, U256] = {}
+    for account, amount in allocations:
+        if account in alloc:
+            raise click.BadParameter(f"{account.to_hex()} is allocated twice", param_hint="--alloc")
+        alloc[account] = amount
+    store = Store.create(state_path, chain_id, alloc)
     click.get_current_context().call_on_close(store.close)
-    _emit(as_json, {"state": str(state_path), "state_root": store.state_root().to_hex()})
+    _emit(as_json, {
+        "state": str(state_path), "supply_wei": int(store.economics().supply),
+        "state_root": store.state_root().to_hex(),
+    })
 
 
 _REQUEST_FIELDS = (
     "model", "dataset", "rounds", "min_participants", "lr", "samples_per_round", "steps",
     "model_spec_id", "param_count",
 )
+_SPEC_FIELDS = ("model_spec_id", "param_count", "lr", "batch_size")
+DEFAULT_BATCH_SIZE = 32
+
+
+def _fill_from_spec(name: str, fields: dict[str, Any]) -> None:
+    """Fill the spec-given request options from the zoo spec ``name``.
+
+    Raises
+    ------
+    click.UsageError
+        If one of those options is given too.
+    click.BadParameter
+        If ``name`` is not a zoo spec, or its learning rate is not exact in Q16.
+    """
+    from pot.node import lr_q16
+    from pot.spec import load_spec, zoo_names
+
+    given = ["--" + name.replace("_", "-") for name in _SPEC_FIELDS if fields[name] is not None]
+    if given:
+        raise click.UsageError(f"--spec fills {', '.join(given)}; give one or the other")
+    if name not in zoo_names():
+        raise click.BadParameter(
+            f"{name!r} is not in the zoo ({', '.join(zoo_names())})", param_hint="--spec"
+        )
+    try:
+        spec = load_spec(name)
+        fields["lr"] = U32(lr_q16(spec))
+    except SpecError as e:
+        raise click.BadParameter(str(e), param_hint="--spec") from e
+    fields["model_spec_id"] = Bytes32(spec.spec_id)
+    fields["param_count"] = spec.n_params
+    fields["batch_size"] = spec.batch_size
 
 
 @chain.command()
@@ -228,14 +308,20 @@ _REQUEST_FIELDS = (
 @click.option("--gas-limit", type=click.IntRange(0, 2**64 - 1), default=DEFAULT_GAS_LIMIT,
               show_default=True)
 @height_option
+@click.option("--value", type=WEI, default=0, show_default=True,
+              help="Wei moved from the caller's balance into the job's escrow.")
 @click.option("--calldata", type=HexData(), help="Raw ABI calldata; replaces the options below.")
+@click.option("--spec", "spec_name",
+              help="Zoo spec (e.g. mlp-tiny): fills --model-spec-id, --param-count, --lr and "
+                   "--batch-size.")
 @click.option("--model", type=Reference(), help="model_id: CID (or 0x word) of the model.")
 @click.option("--dataset", type=Reference(), help="dataset_ref: CID (or 0x word) of the data.")
 @click.option("--rounds", type=click.IntRange(0, 2**256 - 1), help="total_rounds.")
 @click.option("--min-participants", type=click.IntRange(0, 2**64 - 1))
 @click.option("--lr", help="Learning rate as a decimal; stored as Q16 fixed point.")
 @click.option("--epochs", type=click.IntRange(0, 2**16 - 1), default=1, show_default=True)
-@click.option("--batch-size", type=click.IntRange(0, 2**32 - 1), default=32, show_default=True)
+@click.option("--batch-size", type=click.IntRange(0, 2**32 - 1),
+              help=f"Default: the spec's, or {DEFAULT_BATCH_SIZE}.")
 @click.option("--samples-per-round", "-k", type=click.IntRange(0, 2**16 - 1),
               help="k: challenged steps per round.")
 @click.option("--steps", type=click.IntRange(0, 2**32 - 1), help="T: SGD steps per round.")
@@ -260,36 +346,44 @@ def request(
     nonce: int | None,
     gas_limit: int,
     height: int,
+    value: int,
     calldata: bytes | None,
+    spec_name: str | None,
     as_json: bool,
     **fields: Any,
 ) -> None:
     """Execute TRAIN_REQUEST; print the job id and the gas used.
 
-    Give the request either as options (encoded here) or as raw ``--calldata``.
+    Give the request either as options (encoded here) or as raw ``--calldata``. The job must
+    train a spec of this node's zoo: ``--spec`` fills its id, parameter count, learning rate and
+    batch size. ``--value`` escrows the job's budget from the caller's balance.
 
     \b
     Example:
         pot chain request --caller 0x1111111111111111111111111111111111111111 --height 100 \\
             --model bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy \\
             --dataset bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy \\
-            --rounds 3 --min-participants 2 --lr 0.05 -k 4 --steps 16 \\
-            --model-spec-id 0x$(printf '03%.0s' {1..32}) --param-count 650
+            --rounds 3 --min-participants 2 --spec mlp-tiny -k 4 --steps 16 \\
+            --value 3000000000000000000
     """
-    given = [name for name in _REQUEST_FIELDS if fields[name] is not None]
+    given = [name for name in (*_REQUEST_FIELDS, "batch_size") if fields[name] is not None]
     if calldata is not None:
-        if given:
+        if given or spec_name is not None:
             raise click.UsageError(f"--calldata replaces the request options; got {given}")
     else:
+        if spec_name is not None:
+            _fill_from_spec(spec_name, fields)
         missing = [name for name in _REQUEST_FIELDS if fields[name] is None]
         if missing:
             flags = ", ".join("--" + name.replace("_", "-") for name in missing)
-            raise click.UsageError(f"missing request options: {flags} (or give --calldata)")
+            raise click.UsageError(
+                f"missing request options: {flags} (or give --spec, or --calldata)"
+            )
         calldata = _encode_request_options(fields)
     executor = _executor(state_path)
     if nonce is None:
         nonce = int(executor.store.next_nonce(caller))
-    receipt = executor.train_request(caller, nonce, calldata, gas_limit, height)
+    receipt = executor.train_request(caller, nonce, calldata, gas_limit, height, value)
     _emit(as_json, {
         "job_id": receipt.job_id.to_hex(),
         "gas_used": int(receipt.gas_used),
@@ -299,10 +393,12 @@ def request(
 
 def _encode_request_options(fields: dict[str, Any]) -> bytes:
     """Encode the request options of ``pot chain request`` as canonical calldata."""
+    lr = fields["lr"]
+    batch_size = fields["batch_size"]
     hyperparams = Hyperparams(
-        lr_q16=lr_to_q16(fields["lr"]),
+        lr_q16=lr if isinstance(lr, U32) else lr_to_q16(lr),
         local_epochs=U16(fields["epochs"]),
-        batch_size=U32(fields["batch_size"]),
+        batch_size=U32(DEFAULT_BATCH_SIZE if batch_size is None else batch_size),
         samples_per_round=U16(fields["samples_per_round"]),
         steps_per_round=U32(fields["steps"]),
         loss_id=LOSS_NAMES[fields["loss"]],
@@ -328,8 +424,32 @@ def _encode_request_options(fields: dict[str, Any]) -> bytes:
 @chain.command()
 @state_option
 @job_option
+@click.option("--funder", type=ADDRESS, required=True, help="The job's requester (20 bytes hex).")
+@click.option("--amount", type=WEI, required=True, help="Wei to add to the job's escrow.")
+@height_option
+@json_option
+@boundary
+@reverts
+def fund(
+    state_path: Path, job_id: Bytes32, funder: Address, amount: int, height: int, as_json: bool
+) -> None:
+    """Add wei from the job's requester to the job's escrow.
+
+    \b
+    Example:
+        pot chain fund --job 0x... --funder 0x1111111111111111111111111111111111111111 \\
+            --amount 1000000000000000000 --height 105
+    """
+    receipt = _executor(state_path).fund(job_id, funder, amount, height)
+    _emit(as_json, {"state_root": receipt.state_root.to_hex()})
+
+
+@chain.command()
+@state_option
+@job_option
 @click.option("--pubkey", type=PUBKEY, required=True, help="BLS12-381 G1 public key (48 bytes).")
-@click.option("--stake", type=click.IntRange(0, 2**256 - 1), required=True, help="Stake in wei.")
+@click.option("--stake", type=WEI, required=True,
+              help="Stake in wei, moved from the key's balance until the job ends.")
 @click.option("--dataset-commitment", type=WORD, required=True,
               help="Merkle root of the trainer's batch commitments.")
 @click.option("--samples", type=click.IntRange(0, 2**64 - 1), required=True,
@@ -373,7 +493,7 @@ def join(
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="File of the final weights: little-endian int64 values.")
 @click.option("--update-commitment", type=WORD,
-              help="keccak256 of the payload; computed from the file when left out.")
+              help="commit(W) of the payload; computed from the file when left out.")
 @height_option
 @json_option
 @boundary
@@ -398,8 +518,9 @@ def submit(
             --steps 16 --payload weights.i64 --height 111
     """
     payload = payload_path.read_bytes()
-    commitment = update_commitment or weights_commitment(payload)
-    receipt = _executor(state_path).submit(
+    executor = _executor(state_path)
+    commitment = update_commitment or executor.update_commitment(job_id, payload)
+    receipt = executor.submit(
         job_id, round_number, trainer, trajectory_root, steps, commitment, payload, height
     )
     _emit(as_json, {
@@ -439,29 +560,34 @@ def beacon(
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The proof bundle file.")
 @height_option
+@circuits_option
+@allow_dev_srs_option
 @json_option
-@click.pass_context
 @boundary
 @reverts
 def prove_submit(
-    ctx: click.Context,
     state_path: Path,
     job_id: Bytes32,
     round_number: int,
     trainer: Bytes48,
     bundle_path: Path,
     height: int,
+    circuits_dir: Path,
+    allow_dev_srs: bool,
     as_json: bool,
 ) -> None:
     """Judge a trainer's proof bundle with pot's verifier and record the verdict.
 
+    The bundle is verified against the job's spec's circuit under --circuits. A node without
+    that circuit reverts (NoVerifierError) and records nothing; an unreadable bundle is recorded
+    as rejected (malformed).
+
     \b
     Example:
         pot chain prove-submit --job 0x... --round 0 --trainer 0x97f1... \\
-            --bundle bundle.json --height 123
+            --bundle bundle.json --height 123 --circuits circuits
     """
-    verify = (ctx.obj or {}).get("verify") if isinstance(ctx.obj, dict) else None
-    receipt = _executor(state_path, verify or installed_verifier()).submit_proof(
+    receipt = _executor(state_path, circuits_dir, allow_dev_srs).submit_proof(
         job_id, round_number, trainer, bundle_path.read_bytes(), height
     )
     _emit(as_json, {
@@ -485,6 +611,9 @@ def finalize(
 ) -> None:
     """Close the current round: aggregate accepted updates, settle, open the next round.
 
+    Prints the settlement: the escrow drawn, each reward and slash, the pool carried, and, when
+    the job ends, the stakes returned and the escrow refunded.
+
     \b
     Example:
         pot chain finalize --job 0x... --round 0 --height 140
@@ -496,8 +625,63 @@ def finalize(
         "accepted": receipt.accepted,
         "global_commitment": None if commitment is None else commitment.to_hex(),
         "job_status": receipt.job_status,
+        "settlement": (
+            receipt.settlement if as_json
+            else json.dumps(receipt.settlement, sort_keys=True, separators=(",", ":"))
+        ),
         "state_root": receipt.state_root.to_hex(),
     })
+
+
+@chain.command()
+@state_option
+@click.option("--producer", type=ADDRESS, required=True, help="Block producer (20 bytes hex).")
+@click.option("--reward", type=WEI, required=True, help="Wei the block mints.")
+@height_option
+@json_option
+@boundary
+@reverts
+def emit(state_path: Path, producer: Address, reward: int, height: int, as_json: bool) -> None:
+    """Mint a block reward: the producer's part, each open job's pool share, the carry.
+
+    One emission per height, in increasing order of heights.
+
+    \b
+    Example:
+        pot chain emit --producer 0x2222222222222222222222222222222222222222 \\
+            --reward 2000000000000000000 --height 101
+    """
+    receipt = _executor(state_path).emit(producer, reward, height)
+    shares = {job.to_hex(): int(wei) for job, wei in receipt.job_shares_wei.items()}
+    _emit(as_json, {
+        "producer_wei": int(receipt.producer_wei),
+        "job_shares_wei": shares if as_json else json.dumps(shares, sort_keys=True),
+        "carry_wei": int(receipt.carry_wei),
+        "state_root": receipt.state_root.to_hex(),
+    })
+
+
+@chain.command()
+@state_option
+@job_option
+@round_option
+@trainer_option
+@height_option
+@json_option
+@boundary
+@reverts
+def release(
+    state_path: Path, job_id: Bytes32, round_number: int, trainer: Bytes48, height: int,
+    as_json: bool,
+) -> None:
+    """Move a pending slash into the insurance fund once its challenge window has passed.
+
+    \b
+    Example:
+        pot chain release --job 0x... --round 0 --trainer 0x97f1... --height 7400
+    """
+    receipt = _executor(state_path).release_slash(job_id, round_number, trainer, height)
+    _emit(as_json, {"state_root": receipt.state_root.to_hex()})
 
 
 @chain.command()
@@ -516,7 +700,11 @@ def show(
     round_number: int | None,
     as_json: bool,
 ) -> None:
-    """Show the chain (head, state root, jobs), or one job with its rounds and trainers.
+    """Show the chain (head, state root, money, jobs), or one job with its rounds and trainers.
+
+    The chain view gives the supply, the training-pool carry, the insurance fund and every
+    account's balance; the job view gives its escrow and pool, each trainer's stake and rewards,
+    each round's settlement (escrow drawn, rewards, slashes, refunds) and its slashes.
 
     \b
     Example:
@@ -529,24 +717,24 @@ def show(
     if (model_out is None) != (round_number is None) or (model_out and job_id is None):
         raise click.UsageError("--model-out and --round go together, with --job")
     if job_id is None:
-        jobs = []
-        for jid in store.job_ids():
-            row = executor.load_job(jid).row
-            jobs.append({
-                "job_id": jid.to_hex(), "status": row.status,
-                "current_round": int(row.current_round),
-            })
-        result: dict[str, Any] = {
-            "chain_id": int(store.chain_id()), "head_height": int(store.head_height()),
-            "state_root": store.state_root().to_hex(), "jobs": jobs,
-        }
+        with store.snapshot():
+            summary = _chain_summary(executor)
         if as_json:
-            emit_json(result)
+            emit_json(summary)
             return
         for key in ("chain_id", "head_height", "state_root"):
-            click.echo(f"{key} {result[key]}")
-        for entry in jobs:
-            click.echo(f"job {entry['job_id']} {entry['status']} round {entry['current_round']}")
+            click.echo(f"{key} {summary[key]}")
+        economics = summary["economics"]
+        for key in ("supply_wei", "training_pool_carry_wei", "insurance_fund_wei",
+                    "emission_height"):
+            click.echo(f"{key} {economics[key]}")
+        for account, balance in economics["accounts"].items():
+            click.echo(f"account {account} {balance}")
+        for entry in summary["jobs"]:
+            click.echo(
+                f"job {entry['job_id']} {entry['status']} round {entry['current_round']} "
+                f"escrow {entry['escrow_wei']} pool {entry['pool_wei']}"
+            )
         return
 
     job = executor.load_job(job_id)
@@ -556,6 +744,11 @@ def show(
             raise PotClickException(f"round {round_number} produced no global model")
         model_out.write_bytes(model)
     export = store.export_job(job_id)
+    funds = store.funds(job_id)
+    export["funds"] = {
+        "escrow_wei": int(funds.escrow), "pool_wei": int(funds.pool),
+        "funded_wei": int(funds.funded), "emitted_wei": int(funds.emitted),
+    }
     for rnd in export["rounds"].values():
         rnd.pop("global_model", None)
     for subs in export["submissions"].values():
@@ -579,6 +772,25 @@ def show(
         emit_json(export)
     else:
         click.echo(json.dumps(export, indent=2, sort_keys=True))
+
+
+def _chain_summary(executor: Executor) -> dict[str, Any]:
+    """The chain view of ``show``: head, root, the economics export, and one line per job."""
+    store = executor.store
+    money = store.economics_export()
+    jobs = []
+    for jid in store.job_ids():
+        row = executor.load_job(jid).row
+        funds = money["funds"][jid.to_hex()]
+        jobs.append({
+            "job_id": jid.to_hex(), "status": row.status, "current_round": int(row.current_round),
+            "escrow_wei": funds["escrow_wei"], "pool_wei": funds["pool_wei"],
+        })
+    return {
+        "chain_id": int(store.chain_id()), "head_height": int(store.head_height()),
+        "state_root": store.state_root().to_hex(),
+        "economics": {k: v for k, v in money.items() if k != "funds"}, "jobs": jobs,
+    }
 
 
 @chain.command("export")
@@ -614,6 +826,8 @@ def import_command(state_path: Path, source: Any, as_json: bool) -> None:
         export = json.load(source)
     except json.JSONDecodeError as e:
         raise click.BadParameter(f"not JSON: {e}", param_hint="SOURCE") from e
-    store = Store.import_state(state_path, export)
+    from pot.node import payload_commitment
+
+    store = Store.import_state(state_path, export, payload_commitment)
     click.get_current_context().call_on_close(store.close)
     _emit(as_json, {"state": str(state_path), "state_root": store.state_root().to_hex()})

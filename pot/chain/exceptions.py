@@ -149,6 +149,27 @@ class NoVerifierError(ChainError):
     """``submit_proof`` was called on an executor built without a verifier."""
 
 
+class InsufficientBalanceError(ChainError):
+    """An account's balance is below the wei a call moves out of it (an escrow or a stake)."""
+
+
+class FundError(ChainError):
+    """A deposit into a job's escrow breaks a rule: a zero amount, or a funder other than the
+    job's requester."""
+
+
+class EmissionError(ChainError):
+    """A block reward is emitted twice for one height, or for a height below the last emission."""
+
+
+class NoPendingSlashError(ChainError):
+    """The trainer has no pending slash in this round of this job (none, or released already)."""
+
+
+class ChallengeWindowError(ChainError):
+    """A slash is released before its challenge window has passed."""
+
+
 class FinalizeError(ChainError):
     """The round cannot be finalized yet, or a hook returned a result that breaks its contract."""
 

@@ -22,16 +22,31 @@ fewer, the round is ``failed`` and so is the job: no model is made, no later rou
 settler still runs (so later economics can refund and slash), and the requester may file a new
 request.
 
-A verifier's exception never aborts ``submit_proof``: a :class:`~pot.errors.PotError` is recorded as
-a rejection with reason ``malformed``, any other exception as ``verifier_error``, and a verdict
-that breaks the :class:`~pot.chain.hooks.Verdict` contract as ``bad_verdict``. The verifier runs
-outside the write lock; its context is rebuilt under the lock and must be unchanged.
+A verifier's exception never aborts ``submit_proof``, with one exception: a
+:class:`~pot.chain.exceptions.NoVerifierError` means the node cannot judge at all (it lacks the
+job's circuit), so the call reverts and nothing is recorded. Any other
+:class:`~pot.errors.PotError` is recorded as a rejection with reason ``malformed``, any other
+exception as ``verifier_error``, and a verdict that breaks the :class:`~pot.chain.hooks.Verdict`
+contract as ``bad_verdict``. The verifier runs outside the write lock; its context is rebuilt under
+the lock and must be unchanged.
+
+Money (all wei; see ``docs/chain.md``, "Economics"). Every wei sits in one place: an account
+balance, the training-pool carry, a job's escrow or pool, a trainer's stake, a pending slash, or
+the insurance fund, and only ``emit`` changes the total::
+
+    request (value v)     requester balance -> job escrow        fund: the same, later
+    join (stake s)        trainer balance -> stake
+    emit (reward R)       mints R: producer balance, each open job's pool (by escrow), carry
+    finalize_round        the settler's decision: escrow -> pool -> trainer balances; stakes of
+                          rejected or unproven trainers -> pending slashes; when the job ends,
+                          stakes -> trainers, escrow -> requester, pool -> training-pool carry
+    release_slash         pending slash -> insurance fund, once its challenge window has passed
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -45,18 +60,24 @@ from pot.chain.exceptions import (
     BeaconError,
     BundleTooLargeError,
     CalldataTooLargeError,
+    ChallengeWindowError,
     DeadlineError,
+    EmissionError,
     FinalizeError,
+    FundError,
     HeightError,
     HyperparamsError,
+    InsufficientBalanceError,
     InvalidPubkeyError,
     JobClosedError,
     JobFullError,
     JoinError,
     NonceGapError,
     NonceReplayError,
+    NoPendingSlashError,
     NoSubmissionError,
     NoVerifierError,
+    OutOfRangeError,
     RoundError,
     StateError,
     SubmissionError,
@@ -93,14 +114,22 @@ from pot.chain.hooks import (
 from pot.chain.hyperparams import Hyperparams
 from pot.chain.request import MAX_TRAINERS_PER_JOB, check_train_request, compute_job_id
 from pot.chain.store import (
+    Account,
+    EconomicsRow,
+    FundsRow,
     JobRow,
     JobStatus,
+    Offence,
     RoundRow,
+    SlashRow,
     Store,
     SubmissionRow,
     TrainerRow,
     VerdictStatus,
 )
+from pot.economics.emission import emit_block
+from pot.economics.errors import EconomicsError
+from pot.economics.slashing import release_block
 from pot.errors import PotError
 
 MAX_BLOCK_HEIGHT = 1 << 62
@@ -111,7 +140,9 @@ MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 # given to the Executor is called with each (tests use it to kill the process mid-call).
 CHECKPOINTS = (
     "request:after_job",
+    "request:after_escrow",
     "request:after_nonce",
+    "fund:after_escrow",
     "join:after_trainer",
     "submit:after_submission",
     "beacon:after_beacon",
@@ -119,9 +150,14 @@ CHECKPOINTS = (
     "finalize:after_round",
     "finalize:after_settlement",
     "finalize:after_job",
+    "emit:after_producer",
+    "release:after_slash",
     "commit:before",
     "commit:after",
 )
+
+_OFFENCES: dict[str, Offence] = {"rejected": "invalid_proof", "unproven": "missed_deadline"}
+"""The offence a trainer's round status makes it liable to be slashed for."""
 
 Checkpoint = Callable[[str], None]
 Committer = Callable[[bytes, Hyperparams], Bytes32]
@@ -184,13 +220,36 @@ class ProofReceipt:
 
 @dataclass(frozen=True)
 class FinalizeReceipt:
-    """The output of ``finalize_round``."""
+    """The output of ``finalize_round``; ``settlement`` is the round's payment record."""
 
     outcome: RoundOutcome
     accepted: int
     global_commitment: Bytes32 | None
     job_status: JobStatus
+    settlement: dict[str, Any]
     state_root: Bytes32
+
+
+@dataclass(frozen=True)
+class EmitReceipt:
+    """The output of ``emit``: where the block reward went (wei), and the new state root."""
+
+    producer_wei: U256
+    job_shares_wei: dict[Bytes32, U256]
+    carry_wei: U256
+    state_root: Bytes32
+
+
+@dataclass(frozen=True)
+class _Payments:
+    """A round's validated settlement, ready to write: new values of everything it touches."""
+
+    trainers: dict[Bytes48, tuple[U256, U256]]
+    accounts: dict[Account, U256]
+    slashes: list[SlashRow]
+    funds: FundsRow
+    economics: EconomicsRow
+    record: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -231,9 +290,15 @@ class Executor:
     aggregate
         Makes the next global model from the accepted updates (default: integer FedAvg).
     settle
-        Decides rewards and slashes after each round (default: none).
+        Decides each round's escrow draw, rewards and slashes; the executor checks that the
+        decision conserves wei (default: :func:`~pot.chain.hooks.no_payments`, which moves
+        nothing; pot's node uses :func:`pot.economics.settler.economics_settle`).
     checkpoint
         Called with each name of ``CHECKPOINTS`` as a call passes it (default: nothing).
+    commit
+        The weights commitment of a payload under a job's hyperparams (default: ``keccak256``).
+    genesis
+        The commitment of a new job's round-0 model (default: the request's ``model_id``).
     """
 
     def __init__(
@@ -266,9 +331,10 @@ class Executor:
             raise HeightError(f"height {value} is below the last committed height {head}")
         return value
 
-    def _commit(self, job_id: Bytes32, height: U64) -> Bytes32:
+    def _commit(self, height: U64, *job_ids: Bytes32) -> Bytes32:
         self.store.set_head_height(height)
-        self.store.refresh_job_root(job_id)
+        for job_id in job_ids:
+            self.store.refresh_job_root(job_id)
         root = self.store.refresh_state_root()
         self._checkpoint("commit:before")
         return root
@@ -287,6 +353,28 @@ class Executor:
         request = decode_train_request(row.calldata)
         return Job(row=row, request=request, hyperparams=check_train_request(request))
 
+    def _payload_commitment(self, payload: bytes, hp: Hyperparams) -> Bytes32:
+        if len(payload) != WEIGHT_BYTES * hp.param_count:
+            raise SubmissionError(
+                f"payload is {len(payload)} bytes; {hp.param_count} int64 weights need "
+                f"{WEIGHT_BYTES * hp.param_count}"
+            )
+        return Bytes32(self._commit_weights(payload, hp))
+
+    def update_commitment(self, job_id: Bytes32, payload: bytes) -> Bytes32:
+        """Return the update commitment ``submit`` expects for ``payload`` in this job.
+
+        Raises
+        ------
+        UnknownJobError
+            If there is no such job.
+        SubmissionError
+            If the payload is not ``param_count`` int64 weights.
+        """
+        with self.store.snapshot():
+            hp = self.load_job(Bytes32(job_id)).hyperparams
+        return self._payload_commitment(bytes(payload), hp)
+
     def _open_job(self, job_id: Bytes32) -> Job:
         job = self.load_job(job_id)
         if job.row.status != "open":
@@ -303,6 +391,15 @@ class Executor:
             raise StateError(f"job {job.row.job_id.to_hex()} has no row for its current round")
         return rnd
 
+    def _debit(self, account: Account, amount: U256, what: str) -> U256:
+        """Return the account's balance less ``amount``; refuse an overdraft."""
+        balance = self.store.balance(account)
+        if amount > balance:
+            raise InsufficientBalanceError(
+                f"{what} needs {amount} wei; {account.to_hex()} holds {balance}"
+            )
+        return U256(balance - amount)
+
     def _joined(self, job: Job, trainer: Bytes48) -> TrainerRow:
         row = self.store.trainer(job.row.job_id, trainer)
         if row is None:
@@ -314,9 +411,15 @@ class Executor:
     # -- TRAIN_REQUEST (0x14) ------------------------------------------------------------------
 
     def train_request(
-        self, caller: Address, nonce: int, calldata: bytes, gas_limit: int, height: int
+        self,
+        caller: Address,
+        nonce: int,
+        calldata: bytes,
+        gas_limit: int,
+        height: int,
+        value: int = 0,
     ) -> RequestReceipt:
-        """Execute TRAIN_REQUEST: open a job from canonical ABI calldata.
+        """Execute TRAIN_REQUEST: open a job from canonical ABI calldata, escrowing ``value``.
 
         Parameters
         ----------
@@ -331,6 +434,9 @@ class Executor:
             Gas available to the call.
         height
             Block height of the call.
+        value
+            Wei the call carries from the caller's balance into the job's escrow (the budget its
+            rounds are paid from); not part of the calldata or the job id.
 
         Returns
         -------
@@ -353,10 +459,13 @@ class Executor:
             If ``nonce`` is below or above the caller's next nonce.
         HeightError
             If ``height`` is below the last committed height.
+        InsufficientBalanceError
+            If the caller's balance is below ``value``.
         """
         # DECODE: the envelope (only its length; the calldata is decoded after gas).
         caller = Address(caller)
         nonce_value = U64(nonce)
+        escrow = U256(value)
         limit = U64(gas_limit)
         calldata = bytes(calldata)
         if len(calldata) > MAX_CALLDATA_BYTES:
@@ -391,6 +500,7 @@ class Executor:
                 raise HyperparamsError(f"no round-0 model for this request: {e}") from e
             open_height = U64(at + hyperparams.join_blocks)
             submit_deadline = U64(open_height + hyperparams.submit_blocks)
+            caller_balance = self._debit(caller, escrow, "the request's escrow")
 
             # WRITE STATE: the job, its round 0, the caller's nonce, the roots.
             self.store.insert_job(
@@ -410,13 +520,81 @@ class Executor:
                 ),
             )
             self._checkpoint("request:after_job")
+            self.store.set_balance(caller, caller_balance)
+            self.store.set_funds(job_id, FundsRow(escrow, U256(0), escrow, U256(0)))
+            self._checkpoint("request:after_escrow")
             self.store.set_next_nonce(caller, U64(nonce_value + 1))
             self._checkpoint("request:after_nonce")
-            root = self._commit(job_id, at)
+            root = self._commit(at, job_id)
         self._checkpoint("commit:after")
 
         # OUTPUT
         return RequestReceipt(job_id=job_id, gas_used=gas_used, state_root=root)
+
+    # -- fund ----------------------------------------------------------------------------------
+
+    def fund(self, job_id: Bytes32, funder: Address, amount: int, height: int) -> CallReceipt:
+        """Move more wei from the job's requester into the job's escrow.
+
+        Parameters
+        ----------
+        job_id
+            An open job.
+        funder
+            The job's requester (the caller of its TRAIN_REQUEST); nobody else funds a job, so
+            that the escrow left when the job ends has one owner to go back to.
+        amount
+            Wei to deposit; positive.
+        height
+            Block height of the call.
+
+        Returns
+        -------
+        CallReceipt
+            The new state root.
+
+        Raises
+        ------
+        UnknownJobError, JobClosedError
+            If the job does not exist or is not open.
+        FundError
+            If ``amount`` is zero or ``funder`` is not the job's requester.
+        InsufficientBalanceError
+            If the funder's balance is below ``amount``.
+        """
+        # DECODE
+        job_id = Bytes32(job_id)
+        funder = Address(funder)
+        deposit = U256(amount)
+
+        with self.store.transaction():
+            at = self._check_height(height)
+            job = self._open_job(job_id)
+
+            # WORK
+            if deposit == 0:
+                raise FundError("a deposit must be positive")
+            if funder != job.row.caller:
+                raise FundError(
+                    f"only the job's requester {job.row.caller.to_hex()} funds it, not "
+                    f"{funder.to_hex()}"
+                )
+            balance = self._debit(funder, deposit, "the deposit")
+            funds = self.store.funds(job_id)
+            new_funds = FundsRow(
+                escrow=U256(funds.escrow + deposit), pool=funds.pool,
+                funded=U256(funds.funded + deposit), emitted=funds.emitted,
+            )
+
+            # WRITE STATE
+            self.store.set_balance(funder, balance)
+            self._checkpoint("fund:after_escrow")
+            self.store.set_funds(job_id, new_funds)
+            root = self._commit(at, job_id)
+        self._checkpoint("commit:after")
+
+        # OUTPUT
+        return CallReceipt(state_root=root)
 
     # -- join ----------------------------------------------------------------------------------
 
@@ -438,7 +616,8 @@ class Executor:
         pubkey
             The trainer's compressed BLS12-381 G1 public key (48 bytes).
         stake
-            The trainer's stake in wei.
+            The trainer's stake in wei; positive, moved from the trainer's balance (the account
+            of its key) into the job until the job ends.
         dataset_commitment
             Merkle root of the trainer's batch commitments; non-zero.
         num_samples
@@ -458,7 +637,10 @@ class Executor:
         DeadlineError
             If round 0 has opened (``height >= request_height + join_blocks``).
         JoinError
-            If the dataset commitment is zero or ``num_samples`` is out of range.
+            If the stake is zero, the dataset commitment is zero or ``num_samples`` is out of
+            range.
+        InsufficientBalanceError
+            If the trainer's balance (its key's account) is below ``stake``.
         AlreadyJoinedError, JobFullError
             If the key joined already, or the job holds ``MAX_TRAINERS_PER_JOB`` trainers.
         InvalidPubkeyError
@@ -482,6 +664,8 @@ class Executor:
                 raise DeadlineError(
                     f"joins closed at height {round0.open_height - 1}; the call is at {at}"
                 )
+            if stake_value == 0:
+                raise JoinError("stake is zero; a trainer must have something to lose")
             if dataset_commitment.is_zero():
                 raise JoinError("dataset commitment is zero")
             if not 1 <= samples <= MAX_SAMPLES_PER_TRAINER:
@@ -496,6 +680,7 @@ class Executor:
                 raise InvalidPubkeyError(
                     f"{pubkey.to_hex()} is not a valid compressed BLS12-381 G1 public key"
                 )
+            balance = self._debit(pubkey, stake_value, "the stake")
 
             # WRITE STATE
             self.store.insert_trainer(
@@ -506,7 +691,8 @@ class Executor:
                 ),
             )
             self._checkpoint("join:after_trainer")
-            root = self._commit(job_id, at)
+            self.store.set_balance(pubkey, balance)
+            root = self._commit(at, job_id)
         self._checkpoint("commit:after")
 
         # OUTPUT
@@ -592,12 +778,7 @@ class Executor:
                     f"trajectory has {step_count} steps; the job's steps_per_round is "
                     f"{hp.steps_per_round}"
                 )
-            if len(payload) != WEIGHT_BYTES * hp.param_count:
-                raise SubmissionError(
-                    f"payload is {len(payload)} bytes; {hp.param_count} int64 weights need "
-                    f"{WEIGHT_BYTES * hp.param_count}"
-                )
-            payload_commitment = self._commit_weights(payload, hp)
+            payload_commitment = self._payload_commitment(payload, hp)
             if payload_commitment != update_commitment:
                 raise SubmissionError(
                     f"the payload's commitment is {payload_commitment.to_hex()}, not the "
@@ -615,7 +796,7 @@ class Executor:
                 ),
             )
             self._checkpoint("submit:after_submission")
-            root = self._commit(job_id, at)
+            root = self._commit(at, job_id)
         self._checkpoint("commit:after")
 
         # OUTPUT
@@ -677,7 +858,7 @@ class Executor:
             # WRITE STATE
             self.store.set_beacon(job_id, number, value, at)
             self._checkpoint("beacon:after_beacon")
-            root = self._commit(job_id, at)
+            root = self._commit(at, job_id)
         self._checkpoint("commit:after")
 
         # OUTPUT
@@ -721,6 +902,8 @@ class Executor:
         """Run the verifier; turn whatever it does into (verdict, reason, verified samples)."""
         try:
             verdict = verify(bundle, context)
+        except NoVerifierError:
+            raise  # the node cannot judge: revert, record nothing
         except PotError:
             return "rejected", REASON_MALFORMED, U64(0)
         except Exception:
@@ -766,7 +949,8 @@ class Executor:
         Raises
         ------
         NoVerifierError
-            If the executor has no verifier.
+            If the executor has no verifier, or the verifier raises it (it cannot judge this
+            job's bundles, e.g. the node lacks the circuit).
         BundleTooLargeError
             If the bundle is longer than ``MAX_BUNDLE_BYTES``.
         UnknownJobError, JobClosedError, RoundError, UnknownTrainerError, NoSubmissionError
@@ -807,7 +991,7 @@ class Executor:
                 job_id, number, trainer, verdict, reason, samples, Bytes32(keccak(bundle)), at
             )
             self._checkpoint("proof:after_verdict")
-            root = self._commit(job_id, at)
+            root = self._commit(at, job_id)
         self._checkpoint("commit:after")
 
         # OUTPUT
@@ -837,10 +1021,43 @@ class Executor:
         payload = weights_to_payload(weights)
         return payload, self._commit_weights(payload, hp), info
 
+    @staticmethod
+    def _excluded(info: dict[str, Any] | None, accepted: set[Bytes48]) -> frozenset[Bytes48]:
+        """Read ``info["excluded"]``: hex keys of accepted trainers the aggregator left out."""
+        if info is None or "excluded" not in info:
+            return frozenset()
+        listed = info["excluded"]
+        if not isinstance(listed, list):
+            raise FinalizeError("aggregation info: excluded must be a list of trainer keys")
+        keys = []
+        for text in listed:
+            try:
+                key = Bytes48.from_hex(text) if isinstance(text, str) else None
+            except OutOfRangeError:
+                key = None
+            if key is None or key not in accepted:
+                raise FinalizeError(
+                    f"aggregation info: excluded names {text!r}, not an accepted trainer"
+                )
+            keys.append(key)
+        if len(set(keys)) != len(keys):
+            raise FinalizeError("aggregation info: excluded names a trainer twice")
+        return frozenset(keys)
+
     def _run_settler(
-        self, settlement: SettlementInput, trainers: list[TrainerRow]
-    ) -> tuple[dict[Bytes48, tuple[U256, U256]], dict[str, Any]]:
-        """Run the settler; return the new (stake, rewards) of each trainer it touches."""
+        self,
+        settlement: SettlementInput,
+        job: Job,
+        trainers: list[TrainerRow],
+        funds: FundsRow,
+        at: U64,
+        closing: bool,
+    ) -> _Payments:
+        """Run the settler, check that its decision conserves wei, and compute what to write.
+
+        When ``closing`` (the job ends with this round) the stakes left go back to the trainers,
+        the escrow left to the requester and the pool to the training-pool carry.
+        """
         try:
             out = self._settle(settlement)
         except Exception as e:
@@ -848,29 +1065,95 @@ class Executor:
         if not isinstance(out, SettlementOutput):
             raise FinalizeError("the settler must return a SettlementOutput")
         by_key = {t.pubkey: t for t in trainers}
-        balances: dict[Bytes48, tuple[U256, U256]] = {}
-        record: dict[str, dict[str, int]] = {"rewards": {}, "slashes": {}}
+        status = {o.trainer: o.status for o in settlement.trainers}
+        draw = out.escrow_draw_wei
+        if isinstance(draw, bool) or not isinstance(draw, int) or not 0 <= draw <= funds.escrow:
+            raise FinalizeError(
+                f"the settler draws {draw!r} wei from an escrow of {funds.escrow}"
+            )
+        stakes = {t.pubkey: t.stake for t in trainers}
+        earned = {t.pubkey: t.rewards for t in trainers}
+        accounts: dict[Account, U256] = {}
+        slashes: list[SlashRow] = []
+        record: dict[str, Any] = {
+            "pool_wei": int(funds.pool), "escrow_draw_wei": draw, "rewards": {}, "slashes": {},
+        }
         for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
-            for key, amount in sorted(amounts.items()):
+            for key, amount in amounts.items():
                 if key not in by_key:
                     raise FinalizeError(f"the settler names {key!r}, not a trainer of the job")
                 if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
                     raise FinalizeError(f"the settler gave {kind} {amount!r}; wei must be >= 0")
-                stake, rewards = balances.get(key, (by_key[key].stake, by_key[key].rewards))
+        paid = sum(out.rewards.values())
+        if paid > funds.pool + draw:
+            raise FinalizeError(
+                f"the settler pays {paid} wei from a pool of {funds.pool} plus a draw of {draw}"
+            )
+        for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
+            for key, amount in sorted(amounts.items()):
+                key = Bytes48(key)
                 if kind == "rewards":
-                    rewards = U256(rewards + amount)
+                    earned[key] = U256(earned[key] + amount)
+                    accounts[key] = U256(accounts.get(key, self.store.balance(key)) + amount)
                 else:
-                    if amount > stake:
+                    offence = _OFFENCES.get(status[key])
+                    if offence is None:
                         raise FinalizeError(
-                            f"the settler slashes {amount} wei from a stake of {stake}"
+                            f"the settler slashes {key.to_hex()}, which is {status[key]}; only "
+                            "rejected or unproven trainers are slashed"
                         )
-                    stake = U256(stake - amount)
-                balances[key] = (stake, rewards)
-                record[kind][Bytes48(key).to_hex()] = int(amount)
-        return balances, record
+                    if amount > stakes[key]:
+                        raise FinalizeError(
+                            f"the settler slashes {amount} wei from a stake of {stakes[key]}"
+                        )
+                    stakes[key] = U256(stakes[key] - amount)
+                    slashes.append(
+                        SlashRow(
+                            round=settlement.round, trainer=key, offence=offence,
+                            amount=U256(amount), slash_height=at,
+                            release_height=U64(release_block(int(at))), status="pending",
+                        )
+                    )
+                record[kind][key.to_hex()] = int(amount)
+        escrow = U256(funds.escrow - draw)
+        pool = U256(funds.pool + draw - paid)
+        record["carry_wei"] = int(pool)
+        economics = self.store.economics()
+        record["close"] = None
+        if closing:
+            returned: dict[str, int] = {}
+            for key, stake in stakes.items():
+                if stake:
+                    accounts[key] = U256(accounts.get(key, self.store.balance(key)) + stake)
+                    returned[key.to_hex()] = int(stake)
+                stakes[key] = U256(0)
+            caller = job.row.caller
+            accounts[caller] = U256(accounts.get(caller, self.store.balance(caller)) + escrow)
+            record["close"] = {
+                "stakes_returned": returned, "escrow_refund_wei": int(escrow),
+                "pool_to_training_pool_wei": int(pool),
+            }
+            economics = replace(
+                economics, training_pool_carry=U256(economics.training_pool_carry + pool)
+            )
+            escrow, pool = U256(0), U256(0)
+        return _Payments(
+            trainers={k: (stakes[k], earned[k]) for k in by_key},
+            accounts=accounts,
+            slashes=slashes,
+            funds=FundsRow(escrow=escrow, pool=pool, funded=funds.funded, emitted=funds.emitted),
+            economics=economics,
+            record=record,
+        )
 
     def finalize_round(self, job_id: Bytes32, round_number: int, height: int) -> FinalizeReceipt:
         """Close the current round: aggregate the accepted updates, settle, open the next round.
+
+        The settler's decision is applied in the same transaction: the escrow draw moves into the
+        job's pool, rewards go from the pool to the trainers' accounts (and their ``rewards``
+        tally), slashes leave the stakes as pending slashes released after
+        ``CHALLENGE_WINDOW_BLOCKS``. When the job ends (completed or failed) its stakes go back
+        to the trainers, its escrow to the requester and its pool to the training-pool carry.
 
         Parameters
         ----------
@@ -893,7 +1176,10 @@ class Executor:
         DeadlineError
             If the round cannot be closed yet.
         FinalizeError
-            If the aggregator or settler fails or breaks its contract (nothing is written).
+            If the aggregator or settler fails or breaks its contract (nothing is written): a
+            settler may draw at most the escrow, pay at most the pool plus the draw, and slash
+            only rejected or unproven trainers, at most their stake; the aggregator's
+            ``info["excluded"]``, when present, must list distinct accepted trainers.
         """
         # DECODE
         job_id = Bytes32(job_id)
@@ -948,13 +1234,6 @@ class Executor:
                     for s in accepted
                 ]
                 model, commitment, info = self._run_aggregator(job, updates)
-            settlement_input = SettlementInput(
-                job_id=job_id, round=number, outcome=outcome,
-                min_participants=job.request.min_participants, trainers=tuple(outcomes),
-                global_model_commitment=commitment,
-            )
-            balances, settlement_record = self._run_settler(settlement_input, trainers)
-
             last_round = number + 1 >= job.request.total_rounds
             if outcome == "failed":
                 job_status: JobStatus = "failed"
@@ -963,14 +1242,34 @@ class Executor:
             else:
                 job_status = "open"
 
-            # WRITE STATE: the round's outcome, the balances, the job and its next round, roots.
+            # WORK: the settlement, checked to conserve wei.
+            funds = self.store.funds(job_id)
+            settlement_input = SettlementInput(
+                job_id=job_id, round=number, outcome=outcome,
+                min_participants=job.request.min_participants, trainers=tuple(outcomes),
+                global_model_commitment=commitment,
+                rounds_left=U64(job.request.total_rounds - number), escrow_wei=funds.escrow,
+                pool_wei=funds.pool,
+                excluded=self._excluded(info, {s.trainer for s in accepted}),
+            )
+            payments = self._run_settler(
+                settlement_input, job, trainers, funds, at, closing=job_status != "open"
+            )
+
+            # WRITE STATE: the round's outcome, the money, the job and its next round, roots.
             self.store.close_round(
                 job_id, number, outcome, at, model, commitment, info
             )
             self._checkpoint("finalize:after_round")
-            self.store.set_settlement(job_id, number, settlement_record)
-            for key, (stake, rewards) in balances.items():
+            self.store.set_settlement(job_id, number, payments.record)
+            for key, (stake, rewards) in payments.trainers.items():
                 self.store.set_trainer_balances(job_id, key, stake, rewards)
+            for account, balance in payments.accounts.items():
+                self.store.set_balance(account, balance)
+            for slash in payments.slashes:
+                self.store.insert_slash(job_id, slash)
+            self.store.set_funds(job_id, payments.funds)
+            self.store.set_economics(payments.economics)
             self._checkpoint("finalize:after_settlement")
             if job_status == "open":
                 assert commitment is not None
@@ -990,11 +1289,159 @@ class Executor:
             else:
                 self.store.update_job(job_id, job_status, number)
             self._checkpoint("finalize:after_job")
-            root = self._commit(job_id, at)
+            root = self._commit(at, job_id)
         self._checkpoint("commit:after")
 
         # OUTPUT
         return FinalizeReceipt(
             outcome=outcome, accepted=len(accepted), global_commitment=commitment,
-            job_status=job_status, state_root=root,
+            job_status=job_status, settlement=payments.record, state_root=root,
         )
+
+    # -- emit ----------------------------------------------------------------------------------
+
+    def emit(self, producer: Address, block_reward: int, height: int) -> EmitReceipt:
+        """Mint the block reward of ``height``: the producer's part, each open job's share, carry.
+
+        The split is :func:`pot.economics.emission.emit_block`: ``TRAINING_POOL_BPS`` of the
+        reward, plus the carry of earlier blocks, goes to the open jobs in proportion to their
+        escrow (into each job's pool, paid out at its next settled round); the floor's remainder,
+        or all of it when no open job has escrow, is carried; the producer gets the rest.
+
+        Parameters
+        ----------
+        producer
+            The block producer's address.
+        block_reward
+            Wei minted by the block.
+        height
+            The block's height: at most one emission per height, in increasing order.
+
+        Returns
+        -------
+        EmitReceipt
+            The producer's part, each job's share, the new carry, and the new state root.
+
+        Raises
+        ------
+        HeightError
+            If ``height`` is below the last committed height.
+        EmissionError
+            If a reward was already emitted at ``height`` or above, or the supply would leave the
+            uint256 range.
+        """
+        # DECODE
+        producer = Address(producer)
+        reward = U256(block_reward)
+
+        with self.store.transaction():
+            at = self._check_height(height)
+            economics = self.store.economics()
+            if economics.emission_height is not None and at <= economics.emission_height:
+                raise EmissionError(
+                    f"a block reward was emitted at height {economics.emission_height}; the "
+                    f"next emission must be above it, the call is at {at}"
+                )
+
+            # WORK: the split, over the open jobs' escrows.
+            escrows = {}
+            for job_id in self.store.job_ids():
+                row = self.store.job(job_id)
+                if row is not None and row.status == "open":
+                    escrows[bytes(job_id)] = int(self.store.funds(job_id).escrow)
+            try:
+                supply = U256(economics.supply + reward)
+                emission = emit_block(int(reward), escrows, int(economics.training_pool_carry))
+            except (EconomicsError, OutOfRangeError) as e:
+                raise EmissionError(f"the emission of {reward} wei overflows: {e}") from e
+            shares = {Bytes32(k): U256(v) for k, v in emission.job_shares_wei.items() if v}
+            producer_balance = U256(self.store.balance(producer) + emission.producer_wei)
+
+            # WRITE STATE
+            self.store.set_balance(producer, producer_balance)
+            self._checkpoint("emit:after_producer")
+            for job_id, share in shares.items():
+                funds = self.store.funds(job_id)
+                self.store.set_funds(
+                    job_id,
+                    FundsRow(
+                        escrow=funds.escrow, pool=U256(funds.pool + share), funded=funds.funded,
+                        emitted=U256(funds.emitted + share),
+                    ),
+                )
+            self.store.set_economics(
+                replace(
+                    economics, supply=supply, training_pool_carry=U256(emission.carry_wei),
+                    emission_height=at,
+                )
+            )
+            root = self._commit(at)
+        self._checkpoint("commit:after")
+
+        # OUTPUT
+        return EmitReceipt(
+            producer_wei=U256(emission.producer_wei), job_shares_wei=shares,
+            carry_wei=U256(emission.carry_wei), state_root=root,
+        )
+
+    # -- release_slash -------------------------------------------------------------------------
+
+    def release_slash(
+        self, job_id: Bytes32, round_number: int, trainer: Bytes48, height: int
+    ) -> CallReceipt:
+        """Move a pending slash into the insurance fund once its challenge window has passed.
+
+        Parameters
+        ----------
+        job_id, round_number, trainer
+            The slashed offence: a trainer in a round of a job (in any status).
+        height
+            Block height of the call: at least the slash's ``release_height``
+            (``slash_height + CHALLENGE_WINDOW_BLOCKS``).
+
+        Returns
+        -------
+        CallReceipt
+            The new state root.
+
+        Raises
+        ------
+        UnknownJobError
+            If there is no such job.
+        NoPendingSlashError
+            If the trainer has no pending slash in that round (never slashed, or released).
+        ChallengeWindowError
+            If ``height`` is below the slash's release height.
+        """
+        # DECODE
+        job_id = Bytes32(job_id)
+        number = U64(round_number)
+        trainer = Bytes48(trainer)
+
+        with self.store.transaction():
+            at = self._check_height(height)
+            self.load_job(job_id)
+
+            # WORK
+            slash = self.store.slash(job_id, number, trainer)
+            if slash is None or slash.status != "pending":
+                raise NoPendingSlashError(
+                    f"trainer {trainer.to_hex()} has no pending slash in round {number}"
+                )
+            if at < slash.release_height:
+                raise ChallengeWindowError(
+                    f"the slash of {trainer.to_hex()} in round {number} is open to challenge "
+                    f"until height {slash.release_height - 1}; the call is at {at}"
+                )
+            economics = self.store.economics()
+            fund = U256(economics.insurance_fund + slash.amount)
+
+            # WRITE STATE
+            self.store.set_slash_status(job_id, number, trainer, "released")
+            self._checkpoint("release:after_slash")
+            self.store.set_economics(replace(economics, insurance_fund=fund))
+            root = self._commit(at, job_id)
+        self._checkpoint("commit:after")
+
+        # OUTPUT
+        return CallReceipt(state_root=root)

@@ -12,11 +12,15 @@ The executor calls out at three places, and each is a plain function injected in
     rule: the robust rules are filled in by a later issue, and ``info`` records which rule was
     applied.
 ``settle(SettlementInput) -> SettlementOutput``
-    Rewards and slashes trainers after a round. The default, :func:`no_payments`, pays nothing.
+    Decides the money of a round: what the job's escrow pays in, what each trainer earns from the
+    job's pool, and which rejected or unproven trainers are slashed. The executor checks that the
+    decision conserves wei and applies it. The default, :func:`no_payments`, moves nothing; pot's
+    node settles with :func:`pot.economics.settler.economics_settle`.
 
 Weights are int64 vectors (quantised fixed-point values). Their wire form, the update payload, is
-the little-endian int64 encoding; a vector's commitment is ``keccak256`` of that payload
-(:func:`weights_commitment`). Everything here is integer-only and deterministic.
+the little-endian int64 encoding; a vector's commitment is computed by the executor's ``commit``
+hook: ``keccak256`` of the payload by default (:func:`weights_commitment`), the protocol's Poseidon
+``commit(W)`` in pot's node (:mod:`pot.node`). Everything here is integer-only and deterministic.
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ class SubmissionContext:
     samples_per_round
         ``k``, how many steps the beacon challenges.
     update_commitment
-        Commitment to the trainer's final weights (``keccak256`` of the update payload).
+        Commitment to the trainer's final weights (the executor's ``commit`` of the payload).
     dataset_commitment
         The Merkle root of the trainer's batch commitments, given when it joined.
     global_model_commitment
@@ -129,7 +133,7 @@ class AcceptedUpdate:
     verified_samples
         The verified sample count from its verdict (the FedAvg weight).
     update_commitment
-        ``keccak256`` of the update payload.
+        The executor's ``commit`` of the update payload.
     """
 
     trainer: Bytes48
@@ -166,9 +170,28 @@ class TrainerOutcome:
 class SettlementInput:
     """The facts :data:`Settler` functions decide rewards and slashes from.
 
-    ``outcome`` is ``finalized`` (a new global model, committed in ``global_model_commitment``) or
-    ``failed`` (fewer than ``min_participants`` accepted updates; no model, the job fails).
-    ``trainers`` holds every trainer of the job, sorted by public key.
+    Attributes
+    ----------
+    job_id, round
+        The job and the round being closed.
+    outcome
+        ``finalized`` (a new global model, committed in ``global_model_commitment``) or
+        ``failed`` (fewer than ``min_participants`` accepted updates; no model, the job fails).
+    min_participants
+        The job's quorum.
+    trainers
+        Every trainer of the job, sorted by public key.
+    global_model_commitment
+        The new global model's commitment, ``None`` when the round failed.
+    rounds_left
+        Rounds of the job from this one to the last, this one included (at least 1).
+    escrow_wei
+        The job's escrow before the round is settled (wei).
+    pool_wei
+        The job's pool before the round is settled: emission shares and carried remainders (wei).
+    excluded
+        Accepted trainers whose update the aggregator left out (its ``info["excluded"]``); empty
+        when the round failed.
     """
 
     job_id: Bytes32
@@ -177,14 +200,30 @@ class SettlementInput:
     min_participants: U64
     trainers: tuple[TrainerOutcome, ...]
     global_model_commitment: Bytes32 | None
+    rounds_left: U64
+    escrow_wei: U256
+    pool_wei: U256
+    excluded: frozenset[Bytes48]
 
 
 @dataclass(frozen=True)
 class SettlementOutput:
-    """Wei to credit (``rewards``) and to take from the stake (``slashes``), per trainer key."""
+    """A settler's decision for one round (all wei).
+
+    Attributes
+    ----------
+    rewards
+        Wei paid to each trainer's account, out of the job's pool plus ``escrow_draw_wei``.
+    slashes
+        Wei taken from the stake of rejected or unproven trainers; each becomes a pending slash.
+    escrow_draw_wei
+        Wei moved from the job's escrow into its pool before the rewards are paid. What the
+        rewards leave of the pool stays in it for the next round.
+    """
 
     rewards: Mapping[Bytes48, U256]
     slashes: Mapping[Bytes48, U256]
+    escrow_draw_wei: int = 0
 
 
 Settler = Callable[[SettlementInput], SettlementOutput]
@@ -332,14 +371,5 @@ def fedavg_aggregate(
 
 
 def no_payments(settlement: SettlementInput) -> SettlementOutput:
-    """The default settler: no rewards and no slashes, whatever happened in the round."""
+    """The default settler: no rewards, no slashes, no escrow drawn, whatever happened."""
     return SettlementOutput(rewards={}, slashes={})
-
-
-def installed_verifier() -> Verifier | None:
-    """Return the verifier the ``pot chain`` CLI uses, or ``None`` while none is installed.
-
-    pot's bundle verifier is wired in here when it lands. Until then ``prove-submit`` refuses to run
-    (a missing verifier must never reject honest trainers).
-    """
-    return None

@@ -8,28 +8,39 @@ read a consistent snapshot.
 
 Export
     :meth:`Store.export` gives the whole state as one JSON object (``EXPORT_FORMAT``): the chain
-    (``chain_id``, ``head_height``), each caller's next nonce, and each job with its trainers,
-    rounds and submissions. Byte strings are ``0x`` hex, integers are JSON integers (read them with
-    an arbitrary-precision parser: stakes are uint256), absent values are ``null``, round numbers
-    are decimal-string keys. :meth:`Store.import_state` rebuilds a state file from an export and
-    checks it.
+    (``chain_id``, ``head_height``), each caller's next nonce, the economics (supply, training-pool
+    carry, insurance fund, last emission height, every account's balance and every job's escrow
+    and pool), and each job with its trainers, rounds, submissions and slashes. Byte strings are
+    ``0x`` hex, integers are JSON integers (read them with an arbitrary-precision parser: amounts
+    are uint256 wei), absent values are ``null``, round numbers are decimal-string keys.
+    :meth:`Store.import_state` rebuilds a state file from an export and checks it.
+
+Money
+    Every wei is in exactly one place: an account balance (a 20-byte address or a 48-byte trainer
+    key), the training-pool carry, a job's escrow or pool, a trainer's stake, a pending slash, or
+    the insurance fund. :meth:`Store.total_wei` sums them; only emission changes the sum, and
+    ``supply_wei`` (the genesis allocations plus every emission) records what it must be.
 
 State root
     ``canonical(x)`` is ``json.dumps(x, sort_keys=True, separators=(",", ":"), ensure_ascii=True)``
     as bytes. The root of a job is ``keccak256(canonical(job))`` with the blob fields (``payload``
     of a submission, ``global_model`` of a round) removed: each is bound by its commitment
-    (``update_commitment``, ``global_commitment``), which is ``keccak256`` of the blob. The state
-    root is ``keccak256(canonical({"format", "chain", "nonces", "jobs": {job_id: job_root}}))``.
-    A job's root is refreshed by each call that touches the job, so a call costs O(size of its job
-    + number of jobs), not O(state). :func:`state_root_of_export` recomputes the root from an
-    export alone.
+    (``update_commitment``, ``global_commitment``), computed by the executor's ``commit`` hook
+    (``keccak256`` of the blob by default; pot's node uses the Poseidon ``commit(W)``). The state
+    root is ``keccak256(canonical({"format", "chain", "nonces", "economics",
+    "jobs": {job_id: job_root}}))``. A job's root is refreshed by each call that touches the job;
+    the economics (accounts and every job's escrow and pool) is hashed whole, like the nonces, so
+    a call costs O(size of its job + number of jobs + number of accounts), not O(state). A job's
+    escrow and pool live in ``economics.funds`` rather than in the job, so that an emission, which
+    credits every funded job, does not re-hash every job. :func:`state_root_of_export` recomputes
+    the root from an export alone.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,16 +51,21 @@ from eth_hash.auto import keccak
 from pot.chain.abi import decode_train_request
 from pot.chain.exceptions import ChainError, OutOfRangeError, StateError
 from pot.chain.fixed_types import U32, U64, U256, Address, Bytes32, Bytes48
+from pot.chain.hyperparams import Hyperparams
 from pot.chain.request import check_train_request, compute_job_id
+from pot.errors import PotError
 
-SCHEMA_VERSION = 1
-EXPORT_FORMAT = "pot.chain.state/1"
+SCHEMA_VERSION = 2
+EXPORT_FORMAT = "pot.chain.state/2"
 BUSY_TIMEOUT_S = 30.0
 BLOB_FIELDS = frozenset({"payload", "global_model"})
 
 JobStatus = Literal["open", "completed", "failed"]
 RoundStatus = Literal["open", "finalized", "failed"]
 VerdictStatus = Literal["accepted", "rejected"]
+SlashStatus = Literal["pending", "released"]
+Offence = Literal["invalid_proof", "missed_deadline"]
+ACCOUNT_BYTES = (Address.LENGTH, Bytes48.LENGTH)
 
 _SCHEMA = """
 CREATE TABLE chain (
@@ -116,6 +132,35 @@ CREATE TABLE submissions (
     proof_height INTEGER,
     PRIMARY KEY (job_id, round, trainer)
 );
+CREATE TABLE economics (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    supply BLOB NOT NULL,
+    training_pool_carry BLOB NOT NULL,
+    insurance_fund BLOB NOT NULL,
+    emission_height INTEGER
+);
+CREATE TABLE accounts (
+    account BLOB PRIMARY KEY CHECK (length(account) IN (20, 48)),
+    balance BLOB NOT NULL
+);
+CREATE TABLE funds (
+    job_id BLOB PRIMARY KEY,
+    escrow BLOB NOT NULL,
+    pool BLOB NOT NULL,
+    funded BLOB NOT NULL,
+    emitted BLOB NOT NULL
+);
+CREATE TABLE slashes (
+    job_id BLOB NOT NULL,
+    round INTEGER NOT NULL,
+    trainer BLOB NOT NULL,
+    offence TEXT NOT NULL,
+    amount BLOB NOT NULL,
+    slash_height INTEGER NOT NULL,
+    release_height INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    PRIMARY KEY (job_id, round, trainer)
+);
 """
 
 
@@ -179,6 +224,61 @@ class SubmissionRow:
     proof_height: U64 | None
 
 
+@dataclass(frozen=True)
+class EconomicsRow:
+    """The chain-wide money (wei) and the height of the last emission (``None`` before any).
+
+    ``supply`` is the sum of the genesis allocations and of every block reward emitted: what
+    :meth:`Store.total_wei` must equal.
+    """
+
+    supply: U256
+    training_pool_carry: U256
+    insurance_fund: U256
+    emission_height: U64 | None
+
+
+@dataclass(frozen=True)
+class FundsRow:
+    """A job's money (wei): its escrow and pool, and the tallies of what was funded and emitted."""
+
+    escrow: U256
+    pool: U256
+    funded: U256
+    emitted: U256
+
+
+@dataclass(frozen=True)
+class SlashRow:
+    """One slashed offence of a trainer in a round: pending until ``release_height``, then released."""
+
+    round: U64
+    trainer: Bytes48
+    offence: Offence
+    amount: U256
+    slash_height: U64
+    release_height: U64
+    status: SlashStatus
+
+
+Account = Address | Bytes48
+"""An account: a 20-byte address (requesters, block producers) or a 48-byte trainer key."""
+
+
+def account_from_hex(text: str) -> Account:
+    """Parse an account: ``0x`` hex of 20 bytes (an address) or 48 bytes (a trainer key).
+
+    Raises
+    ------
+    OutOfRangeError
+        If ``text`` is not hex of one of those lengths.
+    """
+    digits = text[2:] if text.startswith(("0x", "0X")) else text
+    if len(digits) == 2 * Bytes48.LENGTH:
+        return Bytes48.from_hex(text)
+    return Address.from_hex(text)
+
+
 def canonical_json(value: Any) -> bytes:
     """Return the canonical JSON bytes of ``value``: sorted keys, no spaces, ASCII only."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
@@ -200,6 +300,18 @@ def _opt_json(text: str | None) -> dict[str, Any] | None:
     return None if text is None else json.loads(text)
 
 
+def _account(value: bytes) -> Account:
+    """Return ``value`` as an :data:`Account` (its length picks the type)."""
+    if len(value) == Bytes48.LENGTH:
+        return Bytes48(value)
+    return Address(value)
+
+
+def _keccak_commitment(payload: bytes, hyperparams: Hyperparams) -> Bytes32:
+    """The default blob commitment checked by :meth:`Store.import_state`: ``keccak256``."""
+    return Bytes32(keccak(payload))
+
+
 def _strip_blobs(value: Any) -> Any:
     """Return ``value`` with every key in ``BLOB_FIELDS`` removed, at any depth."""
     if isinstance(value, dict):
@@ -213,9 +325,15 @@ def job_root_of_export(job: dict[str, Any]) -> Bytes32:
 
 
 def _state_root(
-    chain: dict[str, Any], nonces: dict[str, int], job_roots: dict[str, str]
+    chain: dict[str, Any],
+    nonces: dict[str, int],
+    economics: dict[str, Any],
+    job_roots: dict[str, str],
 ) -> Bytes32:
-    top = {"format": EXPORT_FORMAT, "chain": chain, "nonces": nonces, "jobs": job_roots}
+    top = {
+        "format": EXPORT_FORMAT, "chain": chain, "nonces": nonces, "economics": economics,
+        "jobs": job_roots,
+    }
     return Bytes32(keccak(canonical_json(top)))
 
 
@@ -235,7 +353,7 @@ def state_root_of_export(export: dict[str, Any]) -> Bytes32:
     job_roots = {
         job_id: job_root_of_export(job).to_hex() for job_id, job in export["jobs"].items()
     }
-    return _state_root(export["chain"], export["nonces"], job_roots)
+    return _state_root(export["chain"], export["nonces"], export["economics"], job_roots)
 
 
 class Store:
@@ -259,18 +377,32 @@ class Store:
         return db
 
     @classmethod
-    def create(cls, path: str | Path, chain_id: int) -> Store:
-        """Create a new, empty state file for chain ``chain_id``.
+    def create(
+        cls, path: str | Path, chain_id: int, alloc: Mapping[Account, int] | None = None
+    ) -> Store:
+        """Create a new state file for chain ``chain_id``, holding only the genesis allocations.
+
+        Parameters
+        ----------
+        path
+            Where to create the file; must not exist.
+        chain_id
+            The chain id (U64).
+        alloc
+            Genesis balance of each account (wei); their sum is the initial supply.
 
         Raises
         ------
         StateError
             If ``path`` already exists.
         OutOfRangeError
-            If ``chain_id`` does not fit a U64.
+            If ``chain_id`` does not fit a U64, an account is not 20 or 48 bytes, or an amount
+            or the supply does not fit a U256.
         """
         path = Path(path)
         chain = U64(chain_id)
+        balances = {_account(a): U256(v) for a, v in (alloc or {}).items()}
+        supply = U256(sum(balances.values()))
         if path.exists():
             raise StateError(f"state file {path} already exists")
         store = cls(cls._connect(path), path)
@@ -281,6 +413,9 @@ class Store:
             store._db.execute(
                 "INSERT INTO chain VALUES (0, ?, ?, 0, ?)", (SCHEMA_VERSION, chain, b"\x00" * 32)
             )
+            store.set_economics(EconomicsRow(supply, U256(0), U256(0), None))
+            for account, balance in balances.items():
+                store.set_balance(account, balance)
             store.refresh_state_root()
         return store
 
@@ -386,6 +521,141 @@ class Store:
             "INSERT INTO nonces VALUES (?, ?) ON CONFLICT(caller) DO UPDATE SET next_nonce = ?",
             (bytes(caller), int(nonce), int(nonce)),
         )
+
+    # -- economics -----------------------------------------------------------------------------
+
+    def economics(self) -> EconomicsRow:
+        """Return the chain-wide money and the last emission height."""
+        row = self._db.execute(
+            "SELECT supply, training_pool_carry, insurance_fund, emission_height FROM economics"
+        ).fetchone()
+        return EconomicsRow(
+            supply=U256.from_be_bytes(row[0]), training_pool_carry=U256.from_be_bytes(row[1]),
+            insurance_fund=U256.from_be_bytes(row[2]), emission_height=_opt(U64, row[3]),
+        )
+
+    def set_economics(self, row: EconomicsRow) -> None:
+        """Record the chain-wide money and the last emission height."""
+        values = (
+            row.supply.to_be_bytes(), row.training_pool_carry.to_be_bytes(),
+            row.insurance_fund.to_be_bytes(),
+            None if row.emission_height is None else int(row.emission_height),
+        )
+        self._db.execute(
+            "INSERT INTO economics VALUES (0, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET "
+            "supply = excluded.supply, training_pool_carry = excluded.training_pool_carry, "
+            "insurance_fund = excluded.insurance_fund, emission_height = excluded.emission_height",
+            values,
+        )
+
+    def balance(self, account: Account) -> U256:
+        """Return an account's balance (wei; 0 for an account never credited)."""
+        row = self._db.execute(
+            "SELECT balance FROM accounts WHERE account = ?", (bytes(account),)
+        ).fetchone()
+        return U256(0) if row is None else U256.from_be_bytes(row[0])
+
+    def set_balance(self, account: Account, balance: U256) -> None:
+        """Record an account's balance (wei)."""
+        self._db.execute(
+            "INSERT INTO accounts VALUES (?, ?) ON CONFLICT(account) DO UPDATE SET balance = ?",
+            (bytes(account), balance.to_be_bytes(), balance.to_be_bytes()),
+        )
+
+    def balances(self) -> dict[Account, U256]:
+        """Return every account's balance, in byte order of the accounts."""
+        rows = self._db.execute("SELECT account, balance FROM accounts ORDER BY account").fetchall()
+        return {_account(bytes(a)): U256.from_be_bytes(b) for a, b in rows}
+
+    def funds(self, job_id: Bytes32) -> FundsRow:
+        """Return a job's escrow, pool and tallies (all 0 for a job never funded)."""
+        row = self._db.execute(
+            "SELECT escrow, pool, funded, emitted FROM funds WHERE job_id = ?", (bytes(job_id),)
+        ).fetchone()
+        if row is None:
+            return FundsRow(U256(0), U256(0), U256(0), U256(0))
+        return FundsRow(*(U256.from_be_bytes(v) for v in row))
+
+    def set_funds(self, job_id: Bytes32, funds: FundsRow) -> None:
+        """Record a job's escrow, pool and tallies (wei)."""
+        values = (
+            funds.escrow.to_be_bytes(), funds.pool.to_be_bytes(), funds.funded.to_be_bytes(),
+            funds.emitted.to_be_bytes(),
+        )
+        self._db.execute(
+            "INSERT INTO funds VALUES (?, ?, ?, ?, ?) ON CONFLICT(job_id) DO UPDATE SET "
+            "escrow = ?, pool = ?, funded = ?, emitted = ?",
+            (bytes(job_id), *values, *values),
+        )
+
+    def insert_slash(self, job_id: Bytes32, slash: SlashRow) -> None:
+        """Record a new slash (its key must be new: an offence is slashed once)."""
+        self._db.execute(
+            "INSERT INTO slashes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                bytes(job_id), int(slash.round), bytes(slash.trainer), slash.offence,
+                slash.amount.to_be_bytes(), int(slash.slash_height), int(slash.release_height),
+                slash.status,
+            ),
+        )
+
+    @staticmethod
+    def _slash_row(row: tuple[Any, ...]) -> SlashRow:
+        return SlashRow(
+            round=U64(row[0]), trainer=Bytes48(row[1]), offence=row[2],
+            amount=U256.from_be_bytes(row[3]), slash_height=U64(row[4]),
+            release_height=U64(row[5]), status=row[6],
+        )
+
+    _SLASH_COLUMNS = "round, trainer, offence, amount, slash_height, release_height, status"
+
+    def slash(self, job_id: Bytes32, number: U64, trainer: Bytes48) -> SlashRow | None:
+        """Return the slash of a trainer in a round, or ``None``."""
+        row = self._db.execute(
+            f"SELECT {self._SLASH_COLUMNS} FROM slashes "
+            "WHERE job_id = ? AND round = ? AND trainer = ?",
+            (bytes(job_id), int(number), bytes(trainer)),
+        ).fetchone()
+        return None if row is None else self._slash_row(row)
+
+    def slashes(self, job_id: Bytes32) -> list[SlashRow]:
+        """Return every slash of a job, by round and trainer."""
+        rows = self._db.execute(
+            f"SELECT {self._SLASH_COLUMNS} FROM slashes WHERE job_id = ? ORDER BY round, trainer",
+            (bytes(job_id),),
+        ).fetchall()
+        return [self._slash_row(r) for r in rows]
+
+    def set_slash_status(
+        self, job_id: Bytes32, number: U64, trainer: Bytes48, status: SlashStatus
+    ) -> None:
+        """Set the status of a slash."""
+        self._db.execute(
+            "UPDATE slashes SET status = ? WHERE job_id = ? AND round = ? AND trainer = ?",
+            (status, bytes(job_id), int(number), bytes(trainer)),
+        )
+
+    def total_wei(self) -> int:
+        """Return every wei the state holds: balances, carry, fund, escrows, pools, stakes, slashes.
+
+        Returns
+        -------
+        int
+            The total (wei). Every call but an emission leaves it unchanged; it equals the
+            economics' ``supply``.
+        """
+        economics = self.economics()
+        total = int(economics.training_pool_carry) + int(economics.insurance_fund)
+        total += sum(int(b) for b in self.balances().values())
+        for escrow, pool in self._db.execute("SELECT escrow, pool FROM funds").fetchall():
+            total += int.from_bytes(escrow, "big") + int.from_bytes(pool, "big")
+        for (stake,) in self._db.execute("SELECT stake FROM trainers").fetchall():
+            total += int.from_bytes(stake, "big")
+        for (amount,) in self._db.execute(
+            "SELECT amount FROM slashes WHERE status = 'pending'"
+        ).fetchall():
+            total += int.from_bytes(amount, "big")
+        return total
 
     # -- jobs ----------------------------------------------------------------------------------
 
@@ -684,15 +954,46 @@ class Store:
                 subs[s.trainer.to_hex()] = sub
             if subs:
                 submissions[str(number)] = subs
+        slashes: dict[str, Any] = {}
+        for slash in self.slashes(job_id):
+            slashes.setdefault(str(int(slash.round)), {})[slash.trainer.to_hex()] = {
+                "offence": slash.offence, "amount_wei": int(slash.amount),
+                "slash_height": int(slash.slash_height),
+                "release_height": int(slash.release_height), "status": slash.status,
+            }
         return {
             "caller": job.caller.to_hex(), "nonce": int(job.nonce),
             "request_height": int(job.request_height), "calldata": _hex(job.calldata),
             "status": job.status, "current_round": int(job.current_round),
             "trainers": trainers, "rounds": rounds, "submissions": submissions,
+            "slashes": slashes,
         }
 
     def _chain_export(self) -> dict[str, Any]:
         return {"chain_id": int(self.chain_id()), "head_height": int(self.head_height())}
+
+    def economics_export(self) -> dict[str, Any]:
+        """Return the ``economics`` object of the export (money, accounts, job funds)."""
+        economics = self.economics()
+        funds = {}
+        for row in self._db.execute(
+            "SELECT job_id, escrow, pool, funded, emitted FROM funds ORDER BY job_id"
+        ).fetchall():
+            escrow, pool, funded, emitted = (int.from_bytes(v, "big") for v in row[1:])
+            funds["0x" + bytes(row[0]).hex()] = {
+                "escrow_wei": escrow, "pool_wei": pool, "funded_wei": funded,
+                "emitted_wei": emitted,
+            }
+        return {
+            "supply_wei": int(economics.supply),
+            "training_pool_carry_wei": int(economics.training_pool_carry),
+            "insurance_fund_wei": int(economics.insurance_fund),
+            "emission_height": (
+                None if economics.emission_height is None else int(economics.emission_height)
+            ),
+            "accounts": {a.to_hex(): int(b) for a, b in self.balances().items()},
+            "funds": funds,
+        }
 
     def _nonces_export(self) -> dict[str, int]:
         rows = self._db.execute("SELECT caller, next_nonce FROM nonces").fetchall()
@@ -709,14 +1010,16 @@ class Store:
         Returns
         -------
         dict[str, Any]
-            ``{"format", "chain", "nonces", "jobs", "state_root"}``; ``state_root`` is the root
-            recorded by the last call, which :func:`state_root_of_export` recomputes.
+            ``{"format", "chain", "nonces", "economics", "jobs", "state_root"}``;
+            ``state_root`` is the root recorded by the last call, which
+            :func:`state_root_of_export` recomputes.
         """
         with self.snapshot():
             return {
                 "format": EXPORT_FORMAT,
                 "chain": self._chain_export(),
                 "nonces": self._nonces_export(),
+                "economics": self.economics_export(),
                 "jobs": {
                     j.to_hex(): self._export_job(j, with_blobs=True) for j in self.job_ids()
                 },
@@ -735,7 +1038,9 @@ class Store:
         """Recompute and store the state root from the stored job roots; return it."""
         rows = self._db.execute("SELECT job_id, job_root FROM jobs").fetchall()
         job_roots = {"0x" + bytes(j).hex(): "0x" + bytes(r).hex() for j, r in rows}
-        root = _state_root(self._chain_export(), self._nonces_export(), job_roots)
+        root = _state_root(
+            self._chain_export(), self._nonces_export(), self.economics_export(), job_roots
+        )
         self._db.execute("UPDATE chain SET state_root = ?", (bytes(root),))
         return root
 
@@ -746,12 +1051,28 @@ class Store:
     # -- import --------------------------------------------------------------------------------
 
     @classmethod
-    def import_state(cls, path: str | Path, export: dict[str, Any]) -> Store:
+    def import_state(
+        cls,
+        path: str | Path,
+        export: dict[str, Any],
+        commit: Callable[[bytes, Hyperparams], Bytes32] = _keccak_commitment,
+    ) -> Store:
         """Create a state file at ``path`` holding an exported state, after checking it.
 
         Checks: the format tag; every field's type, width and range; each blob against its
-        commitment; and the recomputed state root against the export's ``state_root``. The rules of
-        the calls themselves (deadlines, verdicts) are not re-run.
+        commitment; that the money held adds up to the supply; and the recomputed state root
+        against the export's ``state_root``. The rules of the calls themselves (deadlines,
+        verdicts) are not re-run.
+
+        Parameters
+        ----------
+        path
+            Where to create the file; must not exist.
+        export
+            An object produced by :meth:`export`.
+        commit
+            The weights commitment the exporting executor used (its ``commit`` hook; default
+            ``keccak256``), called with a blob and its job's hyperparams.
 
         Raises
         ------
@@ -770,7 +1091,12 @@ class Store:
             raise StateError(f"malformed state export: {e!r}") from e
         try:
             with store.transaction():
-                _load_export(store, export)
+                _load_export(store, export, commit)
+                held = store.total_wei()
+                if held != store.economics().supply:
+                    raise StateError(
+                        f"the state holds {held} wei but its supply is {store.economics().supply}"
+                    )
                 root = store.refresh_state_root()
             if root != claimed:
                 raise StateError(
@@ -802,11 +1128,67 @@ def _check_choice(value: Any, choices: tuple[str, ...], what: str) -> Any:
     return value
 
 
-def _load_export(store: Store, export: dict[str, Any]) -> None:
+def _commitment_of(
+    commit: Callable[[bytes, Hyperparams], Bytes32], blob: bytes, hyperparams: Hyperparams
+) -> Bytes32:
+    """The commitment of a blob; a commitment that cannot be computed is a corrupt export."""
+    try:
+        return Bytes32(commit(blob, hyperparams))
+    except PotError as e:
+        raise StateError(f"cannot compute the commitment of a blob: {e}") from e
+
+
+def _load_economics(store: Store, economics: dict[str, Any], job_ids: set[str]) -> None:
+    """Insert the economics of an export: chain-wide money, accounts and job funds."""
+    height = economics["emission_height"]
+    store.set_economics(
+        EconomicsRow(
+            supply=U256(economics["supply_wei"]),
+            training_pool_carry=U256(economics["training_pool_carry_wei"]),
+            insurance_fund=U256(economics["insurance_fund_wei"]),
+            emission_height=None if height is None else U64(height),
+        )
+    )
+    for account, balance in economics["accounts"].items():
+        store.set_balance(account_from_hex(account), U256(balance))
+    for job_hex, funds in economics["funds"].items():
+        if job_hex not in job_ids:
+            raise StateError(f"funds of {job_hex}, which is not a job of the export")
+        store.set_funds(
+            Bytes32.from_hex(job_hex),
+            FundsRow(
+                escrow=U256(funds["escrow_wei"]), pool=U256(funds["pool_wei"]),
+                funded=U256(funds["funded_wei"]), emitted=U256(funds["emitted_wei"]),
+            ),
+        )
+
+
+def _load_slashes(store: Store, job_id: Bytes32, slashes: dict[str, Any]) -> None:
+    """Insert the slashes of one exported job."""
+    for number_text, by_trainer in slashes.items():
+        for trainer_hex, slash in by_trainer.items():
+            store.insert_slash(
+                job_id,
+                SlashRow(
+                    round=U64(int(number_text)), trainer=Bytes48.from_hex(trainer_hex),
+                    offence=_check_choice(
+                        slash["offence"], ("invalid_proof", "missed_deadline"), "offence"
+                    ),
+                    amount=U256(slash["amount_wei"]), slash_height=U64(slash["slash_height"]),
+                    release_height=U64(slash["release_height"]),
+                    status=_check_choice(slash["status"], ("pending", "released"), "slash status"),
+                ),
+            )
+
+
+def _load_export(
+    store: Store, export: dict[str, Any], commit: Callable[[bytes, Hyperparams], Bytes32]
+) -> None:
     """Insert an export's rows into an empty store, checking types and blob commitments."""
     store.set_head_height(U64(export["chain"]["head_height"]))
     for caller, nonce in export["nonces"].items():
         store.set_next_nonce(Address.from_hex(caller), U64(nonce))
+    _load_economics(store, export["economics"], set(export["jobs"]))
     chain_id = store.chain_id()
     for job_hex, job in export["jobs"].items():
         job_id = Bytes32.from_hex(job_hex)
@@ -814,7 +1196,7 @@ def _load_export(store: Store, export: dict[str, Any]) -> None:
         nonce = U64(job["nonce"])
         calldata = bytes.fromhex(job["calldata"][2:])
         try:
-            check_train_request(decode_train_request(calldata))
+            hyperparams = check_train_request(decode_train_request(calldata))
         except ChainError as e:
             raise StateError(f"job {job_hex}: its calldata is not a valid request: {e}") from e
         if compute_job_id(chain_id, caller, nonce, calldata) != job_id:
@@ -857,7 +1239,7 @@ def _load_export(store: Store, export: dict[str, Any]) -> None:
             model = None if r["global_model"] is None else bytes.fromhex(r["global_model"][2:])
             commitment = _opt_b32(r["global_commitment"])
             if (model is None) != (commitment is None) or (
-                model is not None and Bytes32(keccak(model)) != commitment
+                model is not None and _commitment_of(commit, model, hyperparams) != commitment
             ):
                 raise StateError(
                     f"round {number} of job {job_hex}: global model and commitment differ"
@@ -875,7 +1257,7 @@ def _load_export(store: Store, export: dict[str, Any]) -> None:
                 trainer = Bytes48.from_hex(trainer_hex)
                 payload = bytes.fromhex(s["payload"][2:])
                 update_commitment = Bytes32.from_hex(s["update_commitment"])
-                if Bytes32(keccak(payload)) != update_commitment:
+                if _commitment_of(commit, payload, hyperparams) != update_commitment:
                     raise StateError(
                         f"submission of {trainer_hex} in round {number}: payload does not match "
                         "its update commitment"
@@ -896,4 +1278,5 @@ def _load_export(store: Store, export: dict[str, Any]) -> None:
                         str(s["reason"]), U64(s["verified_samples"]),
                         Bytes32.from_hex(s["bundle_hash"]), U64(s["proof_height"]),
                     )
+        _load_slashes(store, job_id, job["slashes"])
         store.refresh_job_root(job_id)

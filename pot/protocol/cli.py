@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import click
 
 from pot.clikit import boundary, emit_json, json_option
+from pot.economics.errors import EconomicsError
+from pot.economics.incentive import IncentiveReport, incentive_check
 from pot.protocol.encoding import format_hex
 from pot.protocol.exceptions import SecurityParameterError
 from pot.protocol.keys import generate_secret_key, load_secret_key, public_key, save_secret_key
@@ -107,21 +110,40 @@ def _probability_option(ctx: click.Context, param: click.Parameter, value: str) 
     callback=_probability_option,
     help="Detection probability to reach: a decimal (0.99) or a fraction (99/100).",
 )
+@click.option("--reward", "reward_wei", type=click.IntRange(min=0),
+              help="R, the round reward in wei: with --stake, run the incentive check.")
+@click.option("--stake", "stake_wei", type=click.IntRange(min=0),
+              help="The trainer's stake in wei (slashed SLASH_BPS when caught).")
 @json_option
 @boundary
 def security(
-    n_steps: int, n_fabricated: int, n_samples: int | None, target: Fraction, as_json: bool
+    n_steps: int,
+    n_fabricated: int,
+    n_samples: int | None,
+    target: Fraction,
+    reward_wei: int | None,
+    stake_wei: int | None,
+    as_json: bool,
 ) -> None:
     """Exact chance that a challenge of k steps catches m fabricated steps out of T.
 
     Prints P(detect) = 1 - C(T-m, k) / C(T, k) for --samples, and the smallest k that reaches
-    --target. Decimals are rounded down; --json gives exact fractions.
+    --target. With --reward and --stake it also runs the incentive check: the expected value of
+    fabricating m steps, EV = (1 - P) * R - P * slash(stake), whether cheating is unprofitable
+    (EV <= 0), and the smallest k (at this stake) and stake (at this k) that make it so.
+    Decimals are rounded down; --json gives exact fractions.
 
     \b
     Example:
         pot security --steps 100 --fabricated 5 --samples 10
         pot security --steps 100 --fabricated 5 --target 99/100 --json
+        pot security --steps 1000 --samples 10 --fabricated 1 \\
+            --reward 1000000000000000000 --stake 10000000000000000000
     """
+    if (reward_wei is None) != (stake_wei is None):
+        raise click.UsageError("--reward and --stake go together")
+    if reward_wei is not None and n_samples is None:
+        raise click.UsageError("the incentive check (--reward, --stake) needs --samples")
     try:
         probability = None
         if n_samples is not None:
@@ -130,18 +152,25 @@ def security(
     except SecurityParameterError as e:
         raise click.UsageError(str(e)) from e  # the question itself is ill-posed: exit 2
     reached = detection_probability(n_steps, n_fabricated, needed)
+    report = None
+    if reward_wei is not None and stake_wei is not None and n_samples is not None:
+        try:
+            report = incentive_check(n_steps, n_samples, n_fabricated, reward_wei, stake_wei)
+        except EconomicsError as e:
+            raise click.UsageError(str(e)) from e
     if as_json:
-        emit_json(
-            {
-                "steps": n_steps,
-                "fabricated": n_fabricated,
-                "samples": n_samples,
-                "detection_probability": None if probability is None else str(probability),
-                "target": str(target),
-                "min_samples": needed,
-                "min_samples_probability": str(reached),
-            }
-        )
+        result: dict[str, Any] = {
+            "steps": n_steps,
+            "fabricated": n_fabricated,
+            "samples": n_samples,
+            "detection_probability": None if probability is None else str(probability),
+            "target": str(target),
+            "min_samples": needed,
+            "min_samples_probability": str(reached),
+        }
+        if report is not None:
+            result["incentive"] = report.to_json_obj()
+        emit_json(result)
         return
     if probability is not None:
         click.echo(
@@ -151,4 +180,29 @@ def security(
     click.echo(
         f"smallest k with P(detect) >= {format_probability(target)}: {needed} "
         f"(P = {format_probability(reached)})"
+    )
+    if report is not None:
+        _echo_incentive(report)
+
+
+def _wei_text(value: Fraction) -> str:
+    """A wei amount: the integer, or the exact fraction and its floor."""
+    if value.denominator == 1:
+        return f"{value.numerator} wei"
+    return f"{value.numerator}/{value.denominator} wei (floor {value.numerator // value.denominator})"
+
+
+def _echo_incentive(report: IncentiveReport) -> None:
+    """Print the incentive check's lines of ``pot security``."""
+    click.echo(
+        f"expected value of fabricating m={report.m} steps with R={report.reward_per_round_wei} "
+        f"wei, stake={report.stake_wei} wei (slash {report.slash_wei} wei): "
+        f"{_wei_text(report.expected_value_wei)}"
+    )
+    click.echo(f"cheating is unprofitable: {'yes' if report.unprofitable else 'no'}")
+    click.echo(f"smallest k that makes it unprofitable at this stake: {report.min_k}")
+    stake = report.min_stake_wei
+    click.echo(
+        "smallest stake that makes it unprofitable at this k: "
+        + ("none (no uint256 stake deters it)" if stake is None else f"{stake} wei")
     )

@@ -1,0 +1,162 @@
+"""pot's node (:mod:`pot.node`): zoo specs, Poseidon commitments, the bundle verifier, economics.
+
+These run the executor with pot's real hooks. No circuit is built: the verifier paths exercised
+here (an unreadable bundle, a node without the job's circuit) are decided before any proof is
+checked, and the accepted path is covered by the ezkl tests of :mod:`pot.verifier`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_chain_support import (
+    BEACON,
+    CALLER,
+    CHAIN_ID,
+    DATASET_COMMITMENT,
+    GAS_LIMIT,
+    REQUEST_HEIGHT,
+    STAKE_WEI,
+    TRAJECTORY_ROOT,
+    assert_reverts,
+    genesis_alloc,
+    make_calldata,
+    make_hyperparams,
+    pubkey,
+    tiny_hyperparams,
+    well_formed_bundle,
+)
+
+from pot.chain.exceptions import HyperparamsError, NoVerifierError
+from pot.chain.executor import Executor
+from pot.chain.fixed_types import U32, U64, Bytes32
+from pot.chain.hooks import no_payments, weights_commitment, weights_to_payload
+from pot.chain.store import Store
+from pot.data import initial_checkpoint
+from pot.economics.settler import economics_settle
+from pot.errors import MalformedInputError, SpecError
+from pot.node import (
+    BundleVerifier,
+    job_spec,
+    node_executor,
+    payload_commitment,
+    spec_genesis,
+)
+from pot.spec import load_spec
+from pot.tensors import checkpoint_commitment, flatten_params
+
+SPEC = load_spec("mlp-tiny")
+
+
+def w0_payload() -> bytes:
+    return weights_to_payload(flatten_params(initial_checkpoint(SPEC), SPEC))
+
+
+@dataclasses.dataclass
+class Node:
+    executor: Executor
+    job_id: Bytes32
+
+
+def node_job(tmp_path: Path, **hooks: object) -> Node:
+    """pot's node on a fresh state: a one-round mlp-tiny job with two trainers who submitted."""
+    store = Store.create(tmp_path / "state.db", CHAIN_ID, genesis_alloc())
+    executor = node_executor(store, tmp_path / "no-circuits", **hooks)
+    calldata = make_calldata(total_rounds=1, min_participants=1, **tiny_hyperparams())
+    job_id = executor.train_request(CALLER, 0, calldata, GAS_LIMIT, REQUEST_HEIGHT, 1000).job_id
+    for i in range(2):
+        executor.join(job_id, pubkey(i), STAKE_WEI, DATASET_COMMITMENT, 100, REQUEST_HEIGHT + 1)
+    payload = w0_payload()
+    for i in range(2):
+        executor.submit(
+            job_id, 0, pubkey(i), TRAJECTORY_ROOT, 8, executor.update_commitment(job_id, payload),
+            payload, 15,
+        )
+    executor.beacon(job_id, 0, BEACON, 21)
+    return Node(executor, job_id)
+
+
+def test_job_spec_checks_the_hyperparams_against_the_zoo() -> None:
+    assert job_spec(make_hyperparams(**tiny_hyperparams())).name == "mlp-tiny"
+    with pytest.raises(SpecError, match="param_count 4 != 226; batch_size 16 != 4"):
+        job_spec(make_hyperparams(**tiny_hyperparams(param_count=U64(4), batch_size=U32(16))))
+    with pytest.raises(SpecError, match="is not in this node's zoo"):
+        job_spec(make_hyperparams())
+
+
+def test_commitments_are_the_protocols_poseidon_commit_of_the_weights() -> None:
+    hp = make_hyperparams(**tiny_hyperparams())
+    w0 = checkpoint_commitment(initial_checkpoint(SPEC), SPEC)
+    assert payload_commitment(w0_payload(), hp) == Bytes32(w0)
+    assert spec_genesis(None, hp) == Bytes32(w0)  # type: ignore[arg-type]
+    assert payload_commitment(w0_payload(), hp) != weights_commitment(w0_payload())
+    changed = np.frombuffer(w0_payload(), dtype="<i8").copy()
+    changed[-1] += 1
+    assert payload_commitment(changed.tobytes(), hp) != Bytes32(w0)
+
+
+def test_round_zero_starts_from_the_specs_initial_model(tmp_path: Path) -> None:
+    node = node_job(tmp_path)
+    rnd = node.executor.store.round(node.job_id, U64(0))
+    assert rnd is not None
+    assert rnd.input_commitment == Bytes32(checkpoint_commitment(initial_checkpoint(SPEC), SPEC))
+
+
+def test_a_request_for_a_spec_outside_the_zoo_reverts(tmp_path: Path) -> None:
+    store = Store.create(tmp_path / "state.db", CHAIN_ID, genesis_alloc())
+    executor = node_executor(store, tmp_path)
+    assert_reverts(
+        store, HyperparamsError, "no round-0 model for this request: model spec id 0x0303",
+        lambda: executor.train_request(CALLER, 0, make_calldata(), GAS_LIMIT, 10),
+    )
+
+
+def test_an_unreadable_bundle_is_rejected_as_malformed(tmp_path: Path) -> None:
+    node = node_job(tmp_path)
+    store = node.executor.store
+    with store.snapshot():
+        context = node.executor._proof_context(node.job_id, U64(0), pubkey(0), 21)
+    with pytest.raises(MalformedInputError, match="bundle"):
+        BundleVerifier(tmp_path / "no-circuits")(b"{}", context)
+    receipt = node.executor.submit_proof(node.job_id, 0, pubkey(0), b"{}", 21)
+    assert (receipt.verdict, receipt.reason, receipt.verified_samples) == ("rejected", "malformed", 0)
+
+
+def test_a_node_without_the_circuit_reverts_and_records_nothing(tmp_path: Path) -> None:
+    node = node_job(tmp_path)
+    bundle = well_formed_bundle(bytes(node.job_id), bytes(pubkey(0)))
+    assert_reverts(
+        node.executor.store, NoVerifierError,
+        "this node cannot judge the job: no circuit for spec 'mlp-tiny'",
+        lambda: node.executor.submit_proof(node.job_id, 0, pubkey(0), bundle, 21),
+    )
+
+
+def test_the_node_settles_with_pots_economics(tmp_path: Path) -> None:
+    node = node_job(tmp_path)
+    node.executor.submit_proof(node.job_id, 0, pubkey(0), b"not json", 21)
+    receipt = node.executor.finalize_round(node.job_id, 0, 26)
+    # nobody accepted: the round fails, the bad bundle and the missing proof are slashed 10 %.
+    assert receipt.outcome == "failed"
+    assert receipt.settlement["slashes"] == {
+        pubkey(0).to_hex(): STAKE_WEI // 10, pubkey(1).to_hex(): STAKE_WEI // 10,
+    }
+    assert receipt.settlement["close"]["escrow_refund_wei"] == 1000
+    assert node.executor._settle is economics_settle
+    assert node_executor(node.executor.store, tmp_path, settle=no_payments)._settle is no_payments
+
+
+def test_an_export_with_poseidon_commitments_imports_only_with_the_nodes_commitment(
+    tmp_path: Path,
+) -> None:
+    node = node_job(tmp_path)
+    export = node.executor.store.export()
+    copy = Store.import_state(tmp_path / "copy.db", export, payload_commitment)
+    assert copy.state_root() == node.executor.store.state_root()
+    from pot.chain.exceptions import StateError
+
+    with pytest.raises(StateError, match="payload does not match its update commitment"):
+        Store.import_state(tmp_path / "keccak.db", export)
