@@ -60,7 +60,9 @@ CHAIN_ID = 1337
 GAS_LIMIT = 10_000_000
 REQUEST_HEIGHT = 1
 JOIN_BLOCKS, SUBMIT_BLOCKS, PROOF_BLOCKS = 1, 1, 100
-STAKE_WEI = 10**18
+STAKE_WEI = 10**18  # each trainer's stake (its genesis balance is twice that)
+ESCROW_WEI = 30 * 10**18  # the requester's escrow: the job's budget, drawn round by round
+BLOCK_REWARD_WEI = 20 * 10**18  # minted per block; TRAINING_POOL_BPS of it feeds the job's pool
 POISON_LABEL_MAP = 9  # a poisoner relabels y -> 9 - y
 
 
@@ -255,8 +257,19 @@ class Simulation:
             total_rounds=U256(self.cfg.rounds), min_participants=U64(self.cfg.trainers),
             hyperparams=encode_hyperparams(self._hyperparams(spec)),
         ))
-        caller = Address(_seeded(self.cfg.seed, "requester")[:20])
-        return ex.train_request(caller, 0, calldata, GAS_LIMIT, REQUEST_HEIGHT).job_id
+        return ex.train_request(self._requester, 0, calldata, GAS_LIMIT, REQUEST_HEIGHT,
+                                value=ESCROW_WEI).job_id
+
+    @property
+    def _requester(self) -> Address:
+        return Address(_seeded(self.cfg.seed, "requester")[:20])
+
+    def _emit(self, ex: Executor, store: Store, height: int) -> None:
+        """Mint the block reward of every height up to ``height`` not minted yet (one producer)."""
+        last = store.economics().emission_height
+        producer = Address(_seeded(self.cfg.seed, "producer")[:20])
+        for h in range(REQUEST_HEIGHT if last is None else int(last) + 1, height + 1):
+            ex.emit(producer, BLOCK_REWARD_WEI, h)
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -272,11 +285,17 @@ class Simulation:
         self.ui.phase("committing the trainers' datasets")
         people = make_participants(self.cfg, spec, train)
         state = self.out / "state.db"
-        store = Store.open(state) if state.exists() else Store.create(state, CHAIN_ID)
+        if state.exists():
+            store = Store.open(state)
+        else:
+            alloc: dict[Any, int] = {self._requester: ESCROW_WEI}
+            alloc.update({Bytes48(p.pubkey): 2 * STAKE_WEI for p in people})
+            store = Store.create(state, CHAIN_ID, alloc)
         try:
             ex = node_executor(store, self.circuits, allow_dev_srs=True)
             job_ids = store.job_ids()
             job_id = job_ids[0] if job_ids else self._request(ex, spec)
+            self._emit(ex, store, REQUEST_HEIGHT)
             for p in people:
                 if store.trainer(job_id, Bytes48(p.pubkey)) is None:
                     ex.join(job_id, Bytes48(p.pubkey), STAKE_WEI, Bytes32(p.dataset.root),
@@ -329,6 +348,7 @@ class Simulation:
         w0 = self._global_weights(store, job_id, r, spec)
         self.ui.phase(f"round {r}: local training")
         trajs = self._trajectories(circuit, w0, r, people)
+        self._emit(ex, store, int(rnd.open_height))
         for p in people:
             if store.submission(job_id, U64(r), Bytes48(p.pubkey)) is None:
                 traj = trajs[p.index]
@@ -338,6 +358,7 @@ class Simulation:
                           int(rnd.open_height))
         height = int(rnd.submit_deadline) + 1
         beacon = _seeded(self.cfg.seed, "beacon", job_id.hex(), r)
+        self._emit(ex, store, height)
         if rnd.beacon is None:
             ex.beacon(job_id, r, Bytes32(beacon), height)
         todo = [p for p in people
