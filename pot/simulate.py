@@ -183,6 +183,7 @@ class RoundReport:
     accuracy: float
     loss: float
     outcome: str
+    global_commitment: str = ""
     accepted: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
     excluded: list[str] = field(default_factory=list)
@@ -440,7 +441,9 @@ class Simulation:
             acc, loss = evaluate(self._global_weights(store, job_id, r + 1, spec), spec, test)
         else:
             acc, loss = float("nan"), float("nan")
-        rep = RoundReport(round=r, accuracy=acc, loss=loss, outcome=str(rnd.status))
+        rep = RoundReport(round=r, accuracy=acc, loss=loss, outcome=str(rnd.status),
+                          global_commitment=("" if rnd.global_commitment is None
+                                             else bytes(rnd.global_commitment).hex()))
         for sub in store.submissions(job_id, U64(r)):
             name = names.get(bytes(sub.trainer), "0x" + bytes(sub.trainer).hex())
             if sub.verdict == "accepted":

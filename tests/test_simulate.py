@@ -72,6 +72,12 @@ def test_resume_after_kill_repeats_no_finished_proof(tiny_circuit: Circuit, tmp_
     report = json.loads(result.stdout)
     for name, mtime in finished.items():
         assert (proofs / name).stat().st_mtime_ns == mtime, f"{name} was proven again"
-    # The resumed run reaches the same chain state as the uninterrupted one.
-    assert report["state_root"] == small_run["report"]["state_root"]
+    # The resumed run reaches the same outcome as the uninterrupted one: the same verdicts, the
+    # same aggregate (bit for bit), the same payments. (State roots differ: they cover the
+    # bundles' hashes, and ezkl proofs are randomised.)
+    timing = ("prove_seconds", "verify_seconds")
+    strip = [{k: v for k, v in r.items() if k not in timing} for r in report["rounds"]]
+    want = [{k: v for k, v in r.items() if k not in timing} for r in small_run["report"]["rounds"]]
+    assert strip == want
+    assert strip[0]["global_commitment"]
     assert report["rounds"][0]["rejected"] == {"c2": "commitment_mismatch"}
