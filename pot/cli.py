@@ -295,6 +295,9 @@ def _print_report(report: dict[str, Any]) -> None:
               help="Extra trainers that train honestly on relabelled data.")
 @click.option("--seed", default=0, show_default=True, help="Seed of shards, keys and beacons.")
 @click.option("--workers", type=int, help="Proving processes (default: one per core).")
+@click.option("--executor", "executor_name", type=click.Choice(["local", "ray"]), default="local",
+              show_default=True, help="Prove on a local process pool or a Ray cluster.")
+@click.option("--address", help="Ray cluster address (with --executor ray; default: local Ray).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("runs/simulate"), show_default=True, help="Report and state folder.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
@@ -303,7 +306,8 @@ def _print_report(report: dict[str, Any]) -> None:
 @boundary
 def simulate(spec_name: str, trainers: int, rounds: int, steps: int, samples: int, rule: str,
              rule_param: int, cheaters: int, poisoners: int, seed: int, workers: int | None,
-             out: Path, resume: bool, circuits_dir: Path, as_json: bool) -> None:
+             executor_name: str, address: str | None, out: Path, resume: bool, circuits_dir: Path,
+             as_json: bool) -> None:
     """Run a whole federated job on scikit-learn digits with real proofs.
 
     A TRAIN_REQUEST creates the job; trainers join with non-IID shards; every round runs local
@@ -315,14 +319,16 @@ def simulate(spec_name: str, trainers: int, rounds: int, steps: int, samples: in
     Example:
         pot simulate --cheaters 1
         pot simulate --spec mlp-digits --rounds 2 --out runs/digits
+        pot simulate --executor ray --address auto
     """
-    from pot.executors import LocalProcessExecutor
+    from pot.executors import LocalProcessExecutor, ProofExecutor, RayExecutor
     from pot.simulate import SimConfig, Simulation
 
     cfg = SimConfig(spec=spec_name, trainers=trainers, rounds=rounds, steps=steps, samples=samples,
                     rule=rule, rule_param=rule_param, cheaters=cheaters, poisoners=poisoners,
                     seed=seed)
-    executor = LocalProcessExecutor(workers)
+    executor: ProofExecutor = (RayExecutor(address) if executor_name == "ray"
+                               else LocalProcessExecutor(workers))
     if as_json:
         report = Simulation(cfg, out, circuits_dir, resume, executor).run()
         emit_json(report)
