@@ -165,10 +165,10 @@ def test_a_malformed_case_fails_by_name_and_the_others_still_run(
 def test_a_replay_that_crashes_fails_its_case_without_a_traceback(tmp_path: Path) -> None:
     """A consumer that raises something other than a PotError is a failed case, not a crash."""
 
-    def replay(case_input: Any) -> Any:
+    def replay(case_input: Any, folder: Path) -> Any:
         return {"ratio": 1 // int(case_input["divisor"])}
 
-    formats = {"probe": FixtureFormat("probe", 1, "divides", lambda: [], replay)}
+    formats = {"probe": FixtureFormat("probe", 1, "divides", lambda folder: [], replay)}
     case = {"_info": {"description": "d", "pot_version": "0", "format": "probe", "format_version": 1,
                       "hash": ""}, "input": {"divisor": "0"}, "expected": {"ratio": 0}}
     rehash(case)
@@ -225,3 +225,13 @@ def test_cli_fill_into_a_file_exits_1_with_a_message(tmp_path: Path) -> None:
     code, lines = run("fill", "--out", str(blocker / "sub"))
     assert code == 1
     assert lines[0].startswith(f"Error: cannot create {blocker / 'sub'}: ")
+
+
+def test_a_fixture_folder_is_searched_flat_so_circuit_files_beside_it_are_not_cases(
+    tmp_path: Path,
+) -> None:
+    copy_committed("challenge", tmp_path)
+    (tmp_path / "bundles" / "circuit").mkdir(parents=True)
+    (tmp_path / "bundles" / "circuit" / "settings.json").write_text('{"run_args": {}}')
+    code, lines = run("check", str(tmp_path))
+    assert (code, lines) == (0, [f"{len(load(COMMITTED / 'challenge.json'))} passed, 0 failed"])
