@@ -118,7 +118,7 @@ def test_unreadable_files_are_reported_by_name(tmp_path: Path, text: str, why: s
 
 def break_case(case: dict[str, Any], how: str) -> None:
     if how == "unknown_format":
-        case["_info"]["format"] = "economics"
+        case["_info"]["format"] = "gossip"
     elif how == "newer_version":
         case["_info"]["format_version"] = 2
     elif how == "no_info":
@@ -139,8 +139,8 @@ def break_case(case: dict[str, Any], how: str) -> None:
 @pytest.mark.parametrize(
     ("how", "why"),
     [
-        ("unknown_format", 'unknown format "economics"; this pot reads challenge, hyperparams, merkle, '
-                           "train_request"),
+        ("unknown_format", 'unknown format "gossip"; this pot reads aggregation, challenge, hyperparams, '
+                           "merkle, train_request"),
         ("newer_version", "_info.format_version is 2; this pot reads version 1"),
         ("no_info", "a case is an object with the keys _info, input, and expected or expected_error"),
         ("extra_key", "a case is an object with the keys _info, input, and expected or expected_error"),
