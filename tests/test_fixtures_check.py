@@ -17,7 +17,7 @@ from test_fixtures_support import COMMITTED, copy_committed, load, rehash, write
 from pot.cli import main
 from pot.fixtures.check import check_fixtures
 from pot.fixtures.core import FixtureFormat
-from pot.fixtures.formats import FORMATS
+from pot.fixtures.formats import PLAIN_FORMATS
 
 
 def run(*args: str) -> tuple[int, list[str]]:
@@ -25,16 +25,22 @@ def run(*args: str) -> tuple[int, list[str]]:
     return result.exit_code, result.output.splitlines()
 
 
+def plain_files() -> list[Path]:
+    """The committed files of every format but the bundles (whose replay runs ezkl: see
+    test_fixtures_bundles.py)."""
+    return [COMMITTED / f"{name}.json" for name in PLAIN_FORMATS]
+
+
 def test_every_committed_case_passes() -> None:
-    report = check_fixtures([COMMITTED])
-    total = sum(len(load(COMMITTED / f"{name}.json")) for name in FORMATS)
+    report = check_fixtures(plain_files())
+    total = sum(len(load(path)) for path in plain_files())
     assert (report.failures, report.broken_files) == ([], [])
     assert report.passed == total and report.exit_code == 0
 
 
 def test_cli_check_of_the_committed_fixtures_prints_the_summary_and_exits_0() -> None:
-    code, lines = run("check", str(COMMITTED))
-    total = sum(len(load(COMMITTED / f"{name}.json")) for name in FORMATS)
+    code, lines = run("check", *map(str, plain_files()))
+    total = sum(len(load(path)) for path in plain_files())
     assert (code, lines) == (0, [f"{total} passed, 0 failed"])
 
 
@@ -118,7 +124,7 @@ def test_unreadable_files_are_reported_by_name(tmp_path: Path, text: str, why: s
 
 def break_case(case: dict[str, Any], how: str) -> None:
     if how == "unknown_format":
-        case["_info"]["format"] = "economics"
+        case["_info"]["format"] = "gossip"
     elif how == "newer_version":
         case["_info"]["format_version"] = 2
     elif how == "no_info":
@@ -139,8 +145,8 @@ def break_case(case: dict[str, Any], how: str) -> None:
 @pytest.mark.parametrize(
     ("how", "why"),
     [
-        ("unknown_format", 'unknown format "economics"; this pot reads challenge, hyperparams, merkle, '
-                           "train_request"),
+        ("unknown_format", 'unknown format "gossip"; this pot reads aggregation, bundles, challenge, '
+                           "economics, hyperparams, merkle, train_request"),
         ("newer_version", "_info.format_version is 2; this pot reads version 1"),
         ("no_info", "a case is an object with the keys _info, input, and expected or expected_error"),
         ("extra_key", "a case is an object with the keys _info, input, and expected or expected_error"),
@@ -165,10 +171,10 @@ def test_a_malformed_case_fails_by_name_and_the_others_still_run(
 def test_a_replay_that_crashes_fails_its_case_without_a_traceback(tmp_path: Path) -> None:
     """A consumer that raises something other than a PotError is a failed case, not a crash."""
 
-    def replay(case_input: Any) -> Any:
+    def replay(case_input: Any, folder: Path) -> Any:
         return {"ratio": 1 // int(case_input["divisor"])}
 
-    formats = {"probe": FixtureFormat("probe", 1, "divides", lambda: [], replay)}
+    formats = {"probe": FixtureFormat("probe", 1, "divides", lambda folder: [], replay)}
     case = {"_info": {"description": "d", "pot_version": "0", "format": "probe", "format_version": 1,
                       "hash": ""}, "input": {"divisor": "0"}, "expected": {"ratio": 0}}
     rehash(case)
@@ -211,7 +217,7 @@ def test_check_defaults_to_fixtures_in_the_working_folder(
 def test_cli_fill_writes_every_format_and_reports_counts(tmp_path: Path) -> None:
     out = tmp_path / "out"
     code, lines = run("fill", "--out", str(out))
-    counts = {name: len(load(COMMITTED / f"{name}.json")) for name in FORMATS}
+    counts = {name: len(load(COMMITTED / f"{name}.json")) for name in PLAIN_FORMATS}
     assert code == 0
     assert lines == [f"{out / (name + '.json')}: {count} cases" for name, count in counts.items()]
     code, lines = run("fill", "--out", str(out), "--json")
@@ -225,3 +231,13 @@ def test_cli_fill_into_a_file_exits_1_with_a_message(tmp_path: Path) -> None:
     code, lines = run("fill", "--out", str(blocker / "sub"))
     assert code == 1
     assert lines[0].startswith(f"Error: cannot create {blocker / 'sub'}: ")
+
+
+def test_a_fixture_folder_is_searched_flat_so_circuit_files_beside_it_are_not_cases(
+    tmp_path: Path,
+) -> None:
+    copy_committed("challenge", tmp_path)
+    (tmp_path / "bundles" / "circuit").mkdir(parents=True)
+    (tmp_path / "bundles" / "circuit" / "settings.json").write_text('{"run_args": {}}')
+    code, lines = run("check", str(tmp_path))
+    assert (code, lines) == (0, [f"{len(load(COMMITTED / 'challenge.json'))} passed, 0 failed"])

@@ -22,7 +22,7 @@ from pot.fixtures.challenge import replay as challenge_replay
 from pot.fixtures.core import CaseSpec, FixtureFormat
 from pot.fixtures.exceptions import FillError
 from pot.fixtures.fill import fill_cases, fill_fixtures, render
-from pot.fixtures.formats import FORMATS, check_table
+from pot.fixtures.formats import FORMATS, PLAIN_FORMATS, SEPARATE_FORMATS, check_table
 from pot.fixtures.hyperparams import RULE_BREAKS
 from pot.protocol.challenge import challenge_seed
 from pot.protocol.exceptions import ChallengeError
@@ -44,14 +44,14 @@ def cases_of(filled: Path, name: str) -> dict[str, Any]:
 
 def test_filling_twice_gives_byte_identical_files(filled: Path, tmp_path: Path) -> None:
     counts = fill_fixtures(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.json" for n in FORMATS)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{n}.json" for n in PLAIN_FORMATS)
     for name, count in counts.items():
         assert (tmp_path / f"{name}.json").read_bytes() == (filled / f"{name}.json").read_bytes()
         assert len(load(tmp_path / f"{name}.json")) == count
 
 
 def test_committed_fixtures_equal_a_fresh_fill(filled: Path) -> None:
-    committed = sorted(p.name for p in COMMITTED.glob("*.json"))
+    committed = sorted(p.name for p in COMMITTED.glob("*.json") if p.stem not in SEPARATE_FORMATS)
     assert committed == sorted(p.name for p in filled.glob("*.json")), "run `pot fixtures fill`"
     for path in sorted(filled.glob("*.json")):
         assert (COMMITTED / path.name).read_bytes() == path.read_bytes(), (
@@ -67,7 +67,7 @@ def test_files_are_sorted_one_space_indented_ascii_with_a_final_newline(filled: 
 
 
 def test_every_case_has_its_info_and_the_sha256_of_its_canonical_content(filled: Path) -> None:
-    for name, fmt in FORMATS.items():
+    for name, fmt in PLAIN_FORMATS.items():
         for test, case in cases_of(filled, name).items():
             info = case["_info"]
             assert set(info) == {"description", "pot_version", "format", "format_version", "hash"}
@@ -199,7 +199,7 @@ def test_big_integers_are_decimal_strings_and_small_ones_numbers(filled: Path) -
 
 def one_case_format(spec: CaseSpec) -> FixtureFormat:
     """A format with the challenge consumer and a single declared case."""
-    return FixtureFormat("probe", 1, "one case", lambda: [spec], challenge_replay)
+    return FixtureFormat("probe", 1, "one case", lambda folder: [spec], challenge_replay)
 
 
 def challenge_input(k: str) -> dict[str, str]:
@@ -211,24 +211,24 @@ def test_a_case_that_misses_its_declared_outcome_stops_the_fill() -> None:
     wrong_output = one_case_format(CaseSpec("k_zero", "k = 0.", challenge_input("0")))
     with pytest.raises(FillError, match=r"^probe/k_zero: the filler declares an output, the library "
                                         r"gives ChallengeError \(a challenge samples at least one step"):
-        fill_cases(wrong_output)
+        fill_cases(wrong_output, REPO)
     wrong_error = one_case_format(CaseSpec("k_two", "k = 2.", challenge_input("2"), ChallengeError))
     with pytest.raises(FillError, match=r"^probe/k_two: the filler declares ChallengeError, the "
                                         r"library gives an output$"):
-        fill_cases(wrong_error)
+        fill_cases(wrong_error, REPO)
 
 
 def test_a_malformed_or_repeated_case_stops_the_fill() -> None:
     upper = challenge_input("1") | {"beacon": "0x" + "AA" * 32}
     with pytest.raises(FillError, match=r"^probe/upper: the filler wrote a malformed case: "
                                         r"input.beacon must be 0x followed by lowercase hex"):
-        fill_cases(one_case_format(CaseSpec("upper", "Upper-case hex.", upper)))
+        fill_cases(one_case_format(CaseSpec("upper", "Upper-case hex.", upper)), REPO)
     spec = CaseSpec("twice", "Twice.", challenge_input("1"))
-    twice = FixtureFormat("probe", 1, "two cases", lambda: [spec, spec], challenge_replay)
+    twice = FixtureFormat("probe", 1, "two cases", lambda folder: [spec, spec], challenge_replay)
     with pytest.raises(FillError, match=r"^probe/twice: two cases share this name$"):
-        fill_cases(twice)
+        fill_cases(twice, REPO)
     with pytest.raises(FillError, match=r"^probe/Bad-Name: a test name is lowercase"):
-        fill_cases(one_case_format(CaseSpec("Bad-Name", "Bad name.", challenge_input("1"))))
+        fill_cases(one_case_format(CaseSpec("Bad-Name", "Bad name.", challenge_input("1"))), REPO)
 
 
 def test_the_format_table_refuses_clashing_or_malformed_entries() -> None:
@@ -239,3 +239,17 @@ def test_the_format_table_refuses_clashing_or_malformed_entries() -> None:
         check_table((FixtureFormat("Challenge", 1, "", fmt.fill, fmt.replay),))
     with pytest.raises(AssertionError, match="version >= 1"):
         check_table((FixtureFormat("challenge", 0, "", fmt.fill, fmt.replay),))
+
+
+def test_a_case_whose_output_misses_a_declared_entry_stops_the_fill() -> None:
+    spec = CaseSpec("k_one", "k = 1.", challenge_input("1"), expect={"indices": ["1"]})
+    with pytest.raises(FillError, match=r"^probe/k_one: the filler declares an output with "
+                                        r"indices = \['2'\], not \['1'\]$"):
+        fill_cases(one_case_format(spec), REPO)
+    met = CaseSpec("k_one", "k = 1.", challenge_input("1"), expect={"indices": ["2"]})
+    assert fill_cases(one_case_format(met), REPO)["k_one"]["expected"]["indices"] == ["2"]
+
+
+def test_the_plain_fill_leaves_out_the_separate_formats() -> None:
+    assert set(PLAIN_FORMATS) == {name for name, fmt in FORMATS.items() if not fmt.separate}
+    assert set(PLAIN_FORMATS) >= {"train_request", "hyperparams", "challenge", "merkle"}
