@@ -30,7 +30,6 @@ from pot.clikit import (
     EXIT_MALFORMED,
     EXIT_OK,
     PotClickException,
-    allow_dev_srs_option,
     boundary,
     circuits_option,
     emit_json,
@@ -167,41 +166,55 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 @main.command()
-@click.argument("proofs", nargs=-1, required=True,
-                type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("files", nargs=-1, required=True,
+                type=click.Path(dir_okay=True, path_type=Path))
 @click.option("--circuit", "circuit_path", type=click.Path(file_okay=False, path_type=Path),
               help="The pinned circuit folder.")
 @click.option("--circuit-id", help="The pinned circuit id, looked up under --circuits.")
-@allow_dev_srs_option
+@click.option("--expect", "expect_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="JSON of what the chain knows about a bundle's submission (docs/protocol.md).")
+@click.option("--allow-dev-srs", is_flag=True, help="Accept a development (insecure) SRS.")
 @circuits_option
 @json_option
-def verify(proofs: tuple[Path, ...], circuit_path: Path | None, circuit_id: str | None,
-           allow_dev_srs: bool, circuits_dir: Path, as_json: bool) -> None:
-    """Verify step proofs against a pinned circuit.
+def verify(files: tuple[Path, ...], circuit_path: Path | None, circuit_id: str | None,
+           expect_path: Path | None, allow_dev_srs: bool, circuits_dir: Path,
+           as_json: bool) -> None:
+    """Verify step proofs or proof bundles against a pinned circuit.
 
-    Exit code 0 if every proof is valid, 1 if any is invalid, 2 if any input is malformed or the
+    FILES are step proofs (pot prove) or bundles (a trainer's signed round), or folders of them
+    (every *.json inside, in name order). The circuit is loaded once for all of them. A bundle is
+    checked against --expect when given (job, round, trainer, root, steps, beacon, min_samples,
+    dataset_root, global_commitment, final_commitment), else for internal consistency, signature
+    and proofs only.
+
+    Exit code 0 if every file is valid, 1 if any is invalid, 2 if any input is malformed or the
     circuit cannot be loaded.
 
     \b
     Example:
         pot verify step.json --circuit circuits/mlp-tiny-0123abcd --allow-dev-srs --json
+        pot verify bundles/ --circuit-id 0x... --expect round.json
     """
     from pot.circuit import find_circuit, load_circuit
     from pot.errors import CircuitError
-    from pot.verifier import read_step_proof, verify_step_proof
+    from pot.verifier import expected_from_json, verify_file
 
     if (circuit_path is None) == (circuit_id is None):
         raise PotClickException("give exactly one of --circuit or --circuit-id", EXIT_MALFORMED)
     try:
         circuit = (load_circuit(circuit_path) if circuit_path is not None
                    else find_circuit(str(circuit_id), circuits_dir))
+        expected = expected_from_json(expect_path) if expect_path else None
     except CircuitError as e:
         raise PotClickException(str(e), EXIT_MALFORMED) from e
+    except MalformedInputError as e:
+        raise PotClickException(f"--expect: {e}", EXIT_MALFORMED) from e
+    paths = [p for f in files for p in (sorted(f.glob("*.json")) if f.is_dir() else [f])]
     results = []
     worst = EXIT_OK
-    for path in proofs:
+    for path in paths:
         try:
-            verdict = verify_step_proof(read_step_proof(path), circuit, allow_dev_srs)
+            verdict = verify_file(path, circuit, expected, allow_dev_srs)
             entry = {"file": str(path), **verdict.to_json()}
             worst = max(worst, EXIT_OK if verdict.ok else EXIT_INVALID)
         except MalformedInputError as e:

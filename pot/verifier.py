@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pot.bundle import Bundle
+from pot.bundle import MAX_BUNDLE_BYTES, Bundle
 from pot.circuit import Circuit
 from pot.errors import MalformedInputError
 from pot.jsonio import loads_limited, read_json_limited
@@ -301,3 +301,58 @@ def verify_bundle(bundle: Bundle, circuit: Circuit, expected: Expected | None = 
         if not ezkl_verify(circuit, o.proof.proof, o.proof.instances):
             return _reject("proof_invalid", f"ezkl's verifier rejected the proof of step {o.index}")
     return Verdict(True, "ok", f"{len(bundle.openings)} sampled steps of {bundle.steps} verify")
+
+
+MAX_VERIFY_FILE_BYTES = MAX_BUNDLE_BYTES
+_EXPECT_BYTES = {"job_id": 32, "trainer": 48, "root": 32, "beacon": 32, "dataset_root": 32,
+                 "global_commitment": 32, "final_commitment": 32}
+_EXPECT_INTS = {"round": (0, (1 << 53) - 1), "steps": (1, 1 << 20), "min_samples": (1, 64),
+                "n_batches": (1, 1 << 20)}
+
+
+def expected_from_json(path: Path) -> Expected:
+    """Read an :class:`Expected` from a JSON object of its fields (any subset).
+
+    Raises
+    ------
+    MalformedInputError
+        On unknown keys, non-canonical hex, or integers out of range.
+    """
+    from pot.protocol.encoding import parse_hex
+
+    obj = read_json_limited(path, 1 << 16)
+    if not isinstance(obj, dict):
+        raise MalformedInputError("the expectation must be a JSON object")
+    unknown = set(obj) - set(_EXPECT_BYTES) - set(_EXPECT_INTS)
+    if unknown:
+        raise MalformedInputError(f"unknown expectation keys: {', '.join(sorted(unknown))}")
+    fields: dict[str, Any] = {}
+    for key, length in _EXPECT_BYTES.items():
+        if key in obj:
+            if not isinstance(obj[key], str):
+                raise MalformedInputError(f"{key} must be a hex string")
+            fields[key] = parse_hex(obj[key], length, key)
+    for key, (lo, hi) in _EXPECT_INTS.items():
+        if key in obj:
+            if type(obj[key]) is not int or not lo <= obj[key] <= hi:
+                raise MalformedInputError(f"{key} must be an integer in {lo}..{hi}")
+            fields[key] = obj[key]
+    return Expected(**fields)
+
+
+def verify_file(path: Path, circuit: Circuit, expected: Expected | None = None,
+                allow_dev_srs: bool = False) -> Verdict:
+    """Verify a step proof or a bundle file, told apart by its ``format`` field.
+
+    Raises
+    ------
+    MalformedInputError
+        If the file is unreadable, too large, too deep, or neither format.
+    """
+    from pot.bundle import BUNDLE_FORMAT, bundle_from_json
+
+    obj = read_json_limited(path, MAX_VERIFY_FILE_BYTES)
+    fmt = obj.get("format") if isinstance(obj, dict) else None
+    if fmt == BUNDLE_FORMAT:
+        return verify_bundle(bundle_from_json(obj), circuit, expected, allow_dev_srs)
+    return verify_step_proof(StepProof.from_json(obj), circuit, allow_dev_srs)

@@ -227,3 +227,35 @@ def test_fewer_proofs_than_the_jobs_k_are_rejected(honest: SimpleNamespace, tiny
 def test_bundle_for_another_circuit_is_rejected(honest: SimpleNamespace, tiny_circuit: Circuit) -> None:
     bundle = _resign(honest, honest.bundle, circuit_id="0x" + "11" * 32)
     assert _check(honest, tiny_circuit, bundle) == "wrong_circuit"
+
+
+def test_cli_verifies_a_bundle_file_against_an_expectation(honest: SimpleNamespace,
+                                                           tiny_circuit: Circuit,
+                                                           tmp_path: Any) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from pot.cli import main
+
+    path = tmp_path / "bundle.json"
+    path.write_bytes(dump_bundle(honest.bundle))
+    exp = honest.expected
+    expect = {"job_id": "0x" + exp.job_id.hex(), "round": exp.round, "trainer": "0x" + exp.trainer.hex(),
+              "root": "0x" + exp.root.hex(), "steps": exp.steps, "beacon": "0x" + exp.beacon.hex(),
+              "min_samples": K}
+    (tmp_path / "expect.json").write_text(json.dumps(expect))
+    args = ["verify", str(tmp_path), "--circuit", str(tiny_circuit.path), "--allow-dev-srs",
+            "--expect", str(tmp_path / "expect.json"), "--json"]
+    # the folder holds the bundle and the expectation; the expectation is not a proof: malformed
+    result = CliRunner().invoke(main, args)
+    by_file = {r["file"]: r for r in json.loads(result.output)["results"]}
+    assert by_file[str(path)]["reason"] == "ok"
+    assert by_file[str(tmp_path / "expect.json")]["reason"] == "malformed"
+    assert result.exit_code == 2
+
+    expect["trainer"] = "0x" + public_key(_sk(b"someone else")).hex()
+    (tmp_path / "expect.json").write_text(json.dumps(expect))
+    result = CliRunner().invoke(main, ["verify", str(path), *args[2:]])
+    assert result.exit_code == 1
+    assert json.loads(result.output)["results"][0]["reason"] == "wrong_trainer"
