@@ -340,6 +340,15 @@ def account_from_hex(text: str) -> Account:
     return Address.from_hex(text)
 
 
+def slash_export(slash: SlashRow) -> dict[str, Any]:
+    """Return a slash's export object (without its round and trainer, which key it)."""
+    return {
+        "offence": slash.offence, "amount_wei": int(slash.amount),
+        "slash_height": int(slash.slash_height), "release_height": int(slash.release_height),
+        "status": slash.status,
+    }
+
+
 def claim_export(claim: ClaimRow) -> dict[str, Any]:
     """Return a claim's export object (without its round and trainer, which key it)."""
     return {
@@ -1076,11 +1085,9 @@ class Store:
                 submissions[str(number)] = subs
         slashes: dict[str, Any] = {}
         for slash in self.slashes(job_id):
-            slashes.setdefault(str(int(slash.round)), {})[slash.trainer.to_hex()] = {
-                "offence": slash.offence, "amount_wei": int(slash.amount),
-                "slash_height": int(slash.slash_height),
-                "release_height": int(slash.release_height), "status": slash.status,
-            }
+            slashes.setdefault(str(int(slash.round)), {})[slash.trainer.to_hex()] = (
+                slash_export(slash)
+            )
         claims: dict[str, Any] = {}
         for claim in self.claims(job_id):
             claims.setdefault(str(int(claim.round)), {})[claim.trainer.to_hex()] = (
