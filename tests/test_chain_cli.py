@@ -22,17 +22,22 @@ from test_chain_support import (
     DATASET_COMMITMENT,
     TRAJECTORY_ROOT,
     make_calldata,
+    open_job,
+    payload_of,
     pubkey,
     tiny_hyperparams,
+    verdict_table_verifier,
     well_formed_bundle,
 )
 
 from pot.chain.cli import chain, lr_to_q16
 from pot.chain.fixed_types import U64, Bytes32
+from pot.chain.hooks import Verdict, weights_commitment
 from pot.chain.request import compute_job_id
 from pot.chain.store import Store, state_root_of_export
 from pot.data import initial_checkpoint
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
+from pot.economics.settler import economics_settle
 from pot.spec import load_spec
 from pot.tensors import checkpoint_commitment, flatten_params
 
@@ -270,6 +275,30 @@ def test_full_job_through_the_cli_slashes_refunds_and_shows_every_payment(
     assert detail["slashes"]["0"][keys[0]]["offence"] == "invalid_proof"
     assert detail["rounds"]["0"]["settlement"] == final["settlement"]
 
+    # Appeals: the real verifier finds the same bundle unreadable again; a missed deadline and a
+    # failed round leave nothing to re-verify. Each reverts with its error and changes nothing.
+    (tmp_path / "other.json").write_text("[]")
+    claim_args = ["--job", job, "--round", "0", "--height", "27", "--circuits",
+                  str(tmp_path / "none")]
+    mismatch = cli("appeal", *claim_args, "--trainer", keys[0], "--bundle",
+                   str(tmp_path / "other.json"))
+    assert mismatch.exit_code == 1 and "reverted (BundleMismatchError)" in mismatch.output
+    again = cli("appeal", *claim_args, "--trainer", keys[0], "--bundle",
+                str(tmp_path / "bundle.json"))
+    assert again.exit_code == 1
+    assert again.output == (
+        f"Error: reverted (AppealRejectedError): the verifier rejects the bundle of {keys[0]} in "
+        "round 0 again (malformed); the slash stands\n"
+    )
+    missed = cli("appeal", *claim_args, "--trainer", keys[1], "--bundle",
+                 str(tmp_path / "bundle.json"))
+    assert missed.exit_code == 1 and "reverted (NotAppealableError)" in missed.output
+    failed = cli("prove-fraud", *claim_args, "--trainer", keys[0], "--bundle",
+                 str(tmp_path / "bundle.json"), "--claimant", PRODUCER)
+    assert failed.exit_code == 1
+    assert f"reverted (NotFinalizedError): round 0 of job {job} is failed" in failed.output
+    assert cli.json("show")["state_root"] == final["state_root"]
+
     early = cli("release", "--job", job, "--round", "0", "--trainer", keys[0], "--height", "27")
     assert early.exit_code == 1 and "reverted (ChallengeWindowError)" in early.output
     released = str(26 + CHALLENGE_WINDOW_BLOCKS)
@@ -288,6 +317,95 @@ def test_full_job_through_the_cli_slashes_refunds_and_shows_every_payment(
     replica = Chain(tmp_path / "replica.db")
     imported = replica.json("import", str(tmp_path / "state.json"))
     assert imported["state_root"] == cli.json("show")["state_root"]
+
+
+def library_state_with_an_escape(path: Path) -> tuple[str, list[str], int]:
+    """A state built through the library executor for the CLI to act on; returns the job id,
+    the trainer keys and the height of the last call.
+
+    A one-round ``mlp-tiny`` job (so that pot's node can judge its bundles) settled by pot's
+    economics. A verdict table rejects trainer 0 and accepts trainers 1 and 2, whose bundle is
+    the six bytes ``bundle``; trainer 3 never proves. Trainer 3's slash is released, so the
+    insurance fund holds it.
+    """
+    table = {
+        (0, bytes(pubkey(0))): Verdict(False, "proof_invalid", 0),
+        (0, bytes(pubkey(1))): Verdict(True, "ok", 30),
+        (0, bytes(pubkey(2))): Verdict(True, "ok", 10),
+    }
+    s = open_job(
+        path, trainers=4, verify=verdict_table_verifier(table), escrow=4000,
+        executor_kwargs={"settle": economics_settle}, total_rounds=1, min_participants=1,
+        **tiny_hyperparams(),
+    )
+    s.height = s.round_heights(0)[0]
+    for i, key in enumerate(s.trainers):
+        payload = payload_of([i] * SPEC.n_params)
+        s.executor.submit(
+            s.job_id, 0, key, TRAJECTORY_ROOT, 8, weights_commitment(payload), payload, s.height
+        )
+    s.reveal(0)
+    s.prove_all(0, s.trainers[:3])
+    s.executor.finalize_round(s.job_id, 0, s.after_proof_deadline(0))
+    slash = s.store.slash(s.job_id, U64(0), pubkey(3))
+    assert slash is not None
+    s.executor.release_slash(s.job_id, 0, pubkey(3), int(slash.release_height))
+    s.store.close()
+    return s.job_id.to_hex(), [k.to_hex() for k in s.trainers], int(slash.release_height)
+
+
+def test_prove_fraud_with_the_real_verifier_pays_and_show_lists_slashes_and_claims(
+    tmp_path: Path,
+) -> None:
+    run = Chain(tmp_path / "state.db")
+    job, keys, height = library_state_with_an_escape(run.state)
+    (tmp_path / "bundle").write_bytes(b"bundle")  # accepted by the table; not a bundle at all
+    args = ["--job", job, "--round", "0", "--bundle", str(tmp_path / "bundle"), "--height",
+            str(height), "--circuits", str(tmp_path / "none")]
+    before = run.json("show")
+    assert before["economics"]["insurance_fund_wei"] == STAKE // 10
+
+    out = run.json("prove-fraud", *args, "--trainer", keys[1], "--claimant", PRODUCER)
+    # round 0 draws all 4000 wei, split 30 : 10; the fund pays min(3000, 10 % stake / 2).
+    assert out == {
+        "kind": "fraud", "claimant": PRODUCER, "reason": "malformed", "verified_samples": 0,
+        "claim_wei": 3000, "paid_wei": 3000, "payee": CALLER.to_hex(), "credited_to": "balance",
+        "height": height, "slash_offence": "fraud", "slash_wei": 0, "slash_status": "pending",
+        "release_height": height + CHALLENGE_WINDOW_BLOCKS, "state_root": out["state_root"],
+    }
+    again = run("prove-fraud", *args, "--trainer", keys[1], "--claimant", PRODUCER)
+    assert again.exit_code == 1 and "reverted (AlreadyClaimedError)" in again.output
+    late = run("appeal", *args, "--trainer", keys[0])  # its slash and trainer 3's are as old
+    assert late.exit_code == 1
+    assert late.output.endswith(
+        f"open to appeal until height {height - 1}; the call is at {height}\n"
+    )
+    bad = run("prove-fraud", *args, "--trainer", keys[2], "--claimant", "0x12")
+    assert bad.exit_code == 2 and "'0x12' is not 0x followed by 40 or 96 hex digits" in bad.output
+
+    summary = run.json("show")
+    assert summary["economics"]["insurance_fund_wei"] == STAKE // 10 - 3000
+    slash = STAKE // 10
+    assert summary["slashes"] == {
+        "pending": {"count": 2, "wei": slash}, "released": {"count": 1, "wei": slash},
+        "voided": {"count": 0, "wei": 0},
+    }
+    assert summary["claims"] == [{
+        "job_id": job, "round": 0, "trainer": keys[1], "kind": "fraud", "claimant": PRODUCER,
+        "reason": "malformed", "verified_samples": 0, "claim_wei": 3000, "paid_wei": 3000,
+        "payee": CALLER.to_hex(), "credited_to": "balance", "height": height,
+    }]
+    text = run("show").stdout
+    assert f"insurance_fund_wei {slash - 3000}\n" in text
+    assert f"slashes pending 2 wei {slash}\nslashes released 1 wei {slash}\n" in text
+    assert "slashes voided 0 wei 0\n" in text
+    assert (
+        f"fraud job {job} round 0 trainer {keys[1]} paid 3000 of 3000 to {CALLER.to_hex()} "
+        "balance\n"
+    ) in text
+    detail = run.json("show", "--job", job)
+    assert detail["claims"]["0"][keys[1]]["paid_wei"] == 3000
+    assert detail["slashes"]["0"][keys[1]]["offence"] == "fraud"
 
 
 def test_prove_submit_on_a_node_without_the_circuit_reverts(cli: Chain, tmp_path: Path) -> None:

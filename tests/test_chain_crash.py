@@ -5,7 +5,10 @@ at a named point between the call's writes (or just before or after its COMMIT),
 file and compares its state root and full export with the state before and after the call. Every
 executor here settles with pot's economics, and the finalisation closes a funded job in which
 trainers are rewarded, slashed for a rejected and for a missing proof, and refunded, so a kill
-inside it tests that the money moves all at once or not at all.
+inside it tests that the money moves all at once or not at all. The appeal voids the rejected
+trainer's slash (the verifier now accepts every bundle) and the fraud proof, run with a verifier
+that now rejects every bundle, pays the requester from an insurance fund that holds a released
+slash.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from test_chain_support import (
     open_job,
     perform_call,
     pubkey,
+    reject_all,
     verdict_table_verifier,
 )
 
@@ -52,7 +56,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _CHILD = """
 import os, signal, sys
 from pathlib import Path
-from test_chain_support import accept_all, perform_call
+from test_chain_support import accept_all, perform_call, reject_all
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import Bytes48
 from pot.chain.store import Store
@@ -64,11 +68,15 @@ def checkpoint(name):
     if name == kill_at:
         os.kill(os.getpid(), signal.SIGKILL)
 
+verify = reject_all() if call == "fraud" else accept_all()
 executor = Executor(
-    Store.open(Path(path)), verify=accept_all(), settle=economics_settle, checkpoint=checkpoint
+    Store.open(Path(path)), verify=verify, settle=economics_settle, checkpoint=checkpoint
 )
 perform_call(executor, call, int(height), Bytes48.from_hex(trainer))
 """
+
+ACCUSED = {"fraud": 1}
+"""The trainer a call acts for, when not trainer 0: fraud is shown on accepted trainer 1."""
 
 
 def child_env() -> dict[str, str]:
@@ -78,8 +86,9 @@ def child_env() -> dict[str, str]:
 
 
 def run_child(path: Path, call: str, kill_at: str, height: int) -> int:
+    trainer = pubkey(ACCUSED.get(call, 0)).to_hex()
     child = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(path), call, kill_at, str(height), pubkey(0).to_hex()],
+        [sys.executable, "-c", _CHILD, str(path), call, kill_at, str(height), trainer],
         env=child_env(), capture_output=True, timeout=60,
     )
     assert child.returncode in (0, -signal.SIGKILL), child.stderr.decode()
@@ -166,6 +175,24 @@ def before_release(path: Path) -> int:
     return int(slash.release_height)
 
 
+def before_appeal(path: Path) -> int:
+    s = settled_job(path)
+    s.executor.finalize_round(s.job_id, 0, s.height)
+    s.store.close()
+    return s.height
+
+
+def before_fraud(path: Path) -> int:
+    height = before_release(path)
+    store = Store.open(path)
+    Executor(store, settle=economics_settle).release_slash(
+        store.job_ids()[0], 0, pubkey(0), height
+    )
+    assert store.economics().insurance_fund > 0
+    store.close()
+    return height
+
+
 SETUPS: dict[str, Callable[[Path], int]] = {
     "request": before_request,
     "fund": before_fund,
@@ -176,6 +203,8 @@ SETUPS: dict[str, Callable[[Path], int]] = {
     "finalize": before_finalize,
     "emit": before_emit,
     "release": before_release,
+    "appeal": before_appeal,
+    "fraud": before_fraud,
 }
 CASES = [
     ("request", "request:after_job"),
@@ -196,6 +225,12 @@ CASES = [
     ("emit", "emit:after_producer"),
     ("emit", "commit:before"),
     ("release", "release:after_slash"),
+    ("appeal", "appeal:after_slash"),
+    ("appeal", "commit:before"),
+    ("fraud", "fraud:after_payout"),
+    ("fraud", "fraud:after_slash"),
+    ("fraud", "commit:before"),
+    ("fraud", "commit:after"),
 ]
 
 
@@ -226,8 +261,9 @@ def test_kill_mid_call_leaves_state_before_or_after(
     before = snapshot(path)
     reference = tmp_path / "reference.db"
     shutil.copy(path, reference)
-    executor = Executor(Store.open(reference), verify=accept_all(), settle=economics_settle)
-    perform_call(executor, call, height, pubkey(0))
+    verify = reject_all() if call == "fraud" else accept_all()
+    executor = Executor(Store.open(reference), verify=verify, settle=economics_settle)
+    perform_call(executor, call, height, pubkey(ACCUSED.get(call, 0)))
     executor.store.close()
     after = snapshot(reference)
     assert after[0] != before[0]

@@ -36,7 +36,7 @@ from pot.chain.exceptions import (
     JoinError,
     NoPendingSlashError,
 )
-from pot.chain.fixed_types import U64, Address
+from pot.chain.fixed_types import U64, Address, Bytes48
 from pot.chain.hooks import Verdict, fedavg_aggregate
 from pot.chain.store import Store
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
@@ -297,6 +297,13 @@ def test_a_failed_round_pays_nothing_and_refunds_the_escrow(tmp_path: Path) -> N
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_only_emission_changes_the_total(tmp_path: Path, seed: int) -> None:
+    """Random jobs through every call that moves wei, appeals and fraud proofs included.
+
+    After each round some slashed rejections are appealed and some rewarded bundles are shown to
+    be frauds; before each such call the test revises the verifier's table for that submission
+    (the verifier was fixed), so the appeal is upheld or the fraud proven. Frauds are proven again
+    once the released slashes have funded the insurance.
+    """
     rng = random.Random(seed)
     table = {
         (r, bytes(pubkey(i))): rng.choice(
@@ -311,12 +318,32 @@ def test_only_emission_changes_the_total(tmp_path: Path, seed: int) -> None:
     supply = s.store.economics().supply
     assert s.store.total_wei() == supply
     emitted_at = -1
+    done = {"appeal": 0, "fraud": 0}
 
     def check(minted: int = 0) -> None:
         nonlocal supply
         supply += minted
         assert s.store.economics().supply == supply
         assert s.store.total_wei() == supply
+
+    def claim(number: int, chance: float) -> None:
+        for slash in s.store.slashes(s.job_id):
+            if (slash.round, slash.offence, slash.status) == (number, "invalid_proof", "pending") \
+                    and rng.random() < chance:
+                table[(number, bytes(slash.trainer))] = Verdict(True, "ok", 1)
+                s.executor.appeal(s.job_id, number, slash.trainer, b"bundle", s.height)
+                done["appeal"] += 1
+                check()
+        rnd = s.store.round(s.job_id, U64(number))
+        if rnd is None or rnd.status != "finalized":
+            return
+        for key in (rnd.settlement or {})["rewards"]:
+            trainer = Bytes48.from_hex(key)
+            if s.store.claim(s.job_id, U64(number), trainer) is None and rng.random() < chance:
+                table[(number, bytes(trainer))] = Verdict(False, "proof_invalid", 0)
+                s.executor.prove_fraud(s.job_id, number, trainer, b"bundle", PRODUCER, s.height)
+                done["fraud"] += 1
+                check()
 
     for number in range(2):
         if s.store.job(s.job_id).status != "open":  # type: ignore[union-attr]
@@ -334,10 +361,15 @@ def test_only_emission_changes_the_total(tmp_path: Path, seed: int) -> None:
         check()
         s.executor.finalize_round(s.job_id, number, s.after_proof_deadline(number))
         check()
-    for slash in s.store.slashes(s.job_id):
-        s.executor.release_slash(s.job_id, int(slash.round), slash.trainer,
-                                 int(slash.release_height) + 1)
+        claim(number, 0.5)
+    pending = [x for x in s.store.slashes(s.job_id) if x.status == "pending"]
+    for slash in sorted(pending, key=lambda x: int(x.release_height)):
+        s.height = max(s.height, int(slash.release_height))
+        s.executor.release_slash(s.job_id, int(slash.round), slash.trainer, s.height)
         check()
+    for number in range(2):
+        claim(number, 1.0)  # the fund may hold released slashes now
+    assert done["appeal"] > 0 and done["fraud"] > 0  # each seed exercises both
     assert s.store.job(s.job_id).status != "open"  # type: ignore[union-attr]
     funds = s.store.funds(s.job_id)
     assert (funds.escrow, funds.pool) == (0, 0)  # all paid out or returned

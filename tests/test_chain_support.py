@@ -162,6 +162,19 @@ def accept_all(samples: int = 10) -> Verifier:
     return verify
 
 
+def reject_all(reason: str = "proof_invalid") -> Verifier:
+    """Return a verifier that rejects every bundle with ``reason``.
+
+    The crash tests run ``prove_fraud`` with it: the verifier after a fix that no earlier accepted
+    bundle passes any more.
+    """
+
+    def verify(bundle: bytes, context: SubmissionContext) -> Verdict:
+        return Verdict(False, reason, 0)
+
+    return verify
+
+
 @dataclass
 class Scenario:
     """An open job on a fresh state file, with ``trainers`` joined."""
@@ -249,6 +262,7 @@ def assert_reverts(store: Store, error: type[Exception], match: str, call: Any) 
 
 CRASH_CALLS = (
     "request", "fund", "join", "submit", "beacon", "proof", "finalize", "emit", "release",
+    "appeal", "fraud",
 )
 PRODUCER = Address(b"\xbb" * 20)
 BLOCK_REWARD_WEI = 2 * 10**18
@@ -260,7 +274,9 @@ def perform_call(executor: Executor, call: str, height: int, trainer: Bytes48) -
 
     ``join`` adds a new trainer (key 9); ``request`` and ``fund`` move ``ESCROW_WEI`` from
     ``CALLER``; ``emit`` mints ``BLOCK_REWARD_WEI`` for ``PRODUCER``; ``release`` releases
-    ``trainer``'s slash of round 0; every other call acts for ``trainer`` in round 0.
+    ``trainer``'s slash of round 0; ``appeal`` re-submits ``trainer``'s bundle of round 0 against
+    its slash; ``fraud`` shows that bundle as a fraud, claimed by ``PRODUCER``; every other call
+    acts for ``trainer`` in round 0.
     """
     store = executor.store
     job_ids = store.job_ids()
@@ -286,5 +302,9 @@ def perform_call(executor: Executor, call: str, height: int, trainer: Bytes48) -
         executor.submit_proof(job_id, 0, trainer, b"bundle", height)
     elif call == "finalize":
         executor.finalize_round(job_id, 0, height)
+    elif call == "appeal":
+        executor.appeal(job_id, 0, trainer, b"bundle", height)
+    elif call == "fraud":
+        executor.prove_fraud(job_id, 0, trainer, b"bundle", PRODUCER, height)
     else:
         raise ValueError(f"unknown call {call!r}")

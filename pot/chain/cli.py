@@ -7,8 +7,9 @@ economics settler. Every command opens the state file given by ``--state`` (defa
 as text or, with ``--json``, as one line of canonical JSON. A reverted call prints
 ``reverted (ErrorName): message`` and exits with code 1; unusable arguments exit with code 2.
 
-``prove-submit`` judges bundles against the circuits under ``--circuits`` (default ``circuits``,
-or ``$POT_CIRCUITS``); ``--allow-dev-srs`` accepts circuits made with a development SRS.
+``prove-submit``, ``appeal`` and ``prove-fraud`` judge bundles against the circuits under
+``--circuits`` (default ``circuits``, or ``$POT_CIRCUITS``); ``--allow-dev-srs`` accepts circuits
+made with a development SRS.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import click
 from pot.chain.abi import TrainRequest, encode_train_request
 from pot.chain.cid import reference_to_bytes32
 from pot.chain.exceptions import ChainError, InvalidCidError, OutOfRangeError, StateError
-from pot.chain.executor import Executor
+from pot.chain.executor import ClaimReceipt, Executor
 from pot.chain.fixed_types import (
     U16,
     U32,
@@ -43,7 +44,7 @@ from pot.chain.hyperparams import (
     LossId,
     encode_hyperparams,
 )
-from pot.chain.store import Account, Store, account_from_hex
+from pot.chain.store import Account, Store, account_from_hex, claim_export, slash_export
 from pot.clikit import (
     EXIT_INVALID,
     PotClickException,
@@ -115,6 +116,20 @@ class HexData(click.ParamType):
             self.fail(f"{value!r} is not hex", param, ctx)
 
 
+class AccountParam(click.ParamType):
+    """An account: ``0x`` hex of a 20-byte address or of a 48-byte trainer key."""
+
+    name = "ACCOUNT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, Address | Bytes48):
+            return value
+        try:
+            return account_from_hex(str(value))
+        except OutOfRangeError:
+            self.fail(f"{value!r} is not 0x followed by 40 or 96 hex digits", param, ctx)
+
+
 class Allocation(click.ParamType):
     """``ACCOUNT=WEI``: a 20-byte address or 48-byte trainer key, and a genesis balance in wei."""
 
@@ -155,6 +170,21 @@ round_option = click.option(
 trainer_option = click.option(
     "--trainer", type=PUBKEY, required=True, help="Trainer BLS12-381 G1 public key (48 bytes)."
 )
+bundle_option = click.option(
+    "--bundle", "bundle_path", required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The proof bundle file.",
+)
+
+
+def bundle_call_options(func: F) -> F:
+    """The options of a call that judges a trainer's bundle (``prove-submit``, ``appeal``,
+    ``prove-fraud``): the state, the submission, the bundle, the height and the circuits."""
+    for option in reversed((
+        state_option, job_option, round_option, trainer_option, bundle_option, height_option,
+        circuits_option, allow_dev_srs_option,
+    )):
+        func = option(func)
+    return func
 
 
 def reverts(func: F) -> F:
@@ -552,16 +582,7 @@ def beacon(
 
 
 @chain.command("prove-submit")
-@state_option
-@job_option
-@round_option
-@trainer_option
-@click.option("--bundle", "bundle_path", required=True,
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="The proof bundle file.")
-@height_option
-@circuits_option
-@allow_dev_srs_option
+@bundle_call_options
 @json_option
 @boundary
 @reverts
@@ -684,6 +705,91 @@ def release(
     _emit(as_json, {"state_root": receipt.state_root.to_hex()})
 
 
+def _claim_result(receipt: ClaimReceipt) -> dict[str, Any]:
+    """The output of ``appeal`` and ``prove-fraud``: the claim, its slash, the state root."""
+    slash = slash_export(receipt.slash)
+    return {
+        **claim_export(receipt.claim),
+        "slash_offence": slash["offence"], "slash_wei": slash["amount_wei"],
+        "slash_status": slash["status"], "release_height": slash["release_height"],
+        "state_root": receipt.state_root.to_hex(),
+    }
+
+
+@chain.command()
+@bundle_call_options
+@json_option
+@boundary
+@reverts
+def appeal(
+    state_path: Path,
+    job_id: Bytes32,
+    round_number: int,
+    trainer: Bytes48,
+    bundle_path: Path,
+    height: int,
+    circuits_dir: Path,
+    allow_dev_srs: bool,
+    as_json: bool,
+) -> None:
+    """Appeal a slash for a rejected proof: re-verify the same bundle; if it passes, void it.
+
+    Within the challenge window (below the slash's release height) the bundle whose verdict was
+    recorded (the same bytes) is judged again with the round's stored context. If pot's verifier
+    now accepts it, the slash is voided and returned to the trainer's stake (job open) or balance
+    (job ended); the round's verdict, model and settlement stand. A rejection again reverts
+    (AppealRejectedError) and changes nothing.
+
+    \b
+    Example:
+        pot chain appeal --job 0x... --round 0 --trainer 0x97f1... \\
+            --bundle bundle.json --height 130 --circuits circuits
+    """
+    receipt = _executor(state_path, circuits_dir, allow_dev_srs).appeal(
+        job_id, round_number, trainer, bundle_path.read_bytes(), height
+    )
+    _emit(as_json, _claim_result(receipt))
+
+
+@chain.command("prove-fraud")
+@bundle_call_options
+@click.option("--claimant", type=AccountParam(), required=True,
+              help="Who shows the fraud: an address or a trainer key (recorded, not paid).")
+@json_option
+@boundary
+@reverts
+def prove_fraud(
+    state_path: Path,
+    job_id: Bytes32,
+    round_number: int,
+    trainer: Bytes48,
+    bundle_path: Path,
+    claimant: Account,
+    height: int,
+    circuits_dir: Path,
+    allow_dev_srs: bool,
+    as_json: bool,
+) -> None:
+    """Prove an accepted, rewarded bundle a fraud: pot's verifier now rejects the same bytes.
+
+    The bundle of an accepted submission of a finalized round is judged again with the round's
+    stored context. If pot's verifier (e.g. after a fix) rejects it, the insurance fund pays the
+    job's requester the trainer's reward for the round, capped at INSURANCE_CLAIM_CAP_BPS of the
+    fund, and the trainer is slashed SLASH_BPS of its stake left in the job (pending, not
+    appealable). Each submission is proven a fraud once.
+
+    \b
+    Example:
+        pot chain prove-fraud --job 0x... --round 0 --trainer 0x97f1... \\
+            --bundle bundle.json --claimant 0x3333333333333333333333333333333333333333 \\
+            --height 9000 --circuits circuits
+    """
+    receipt = _executor(state_path, circuits_dir, allow_dev_srs).prove_fraud(
+        job_id, round_number, trainer, bundle_path.read_bytes(), claimant, height
+    )
+    _emit(as_json, _claim_result(receipt))
+
+
 @chain.command()
 @state_option
 @click.option("--job", "job_id", type=WORD, help="Show this job in full.")
@@ -702,9 +808,12 @@ def show(
 ) -> None:
     """Show the chain (head, state root, money, jobs), or one job with its rounds and trainers.
 
-    The chain view gives the supply, the training-pool carry, the insurance fund and every
-    account's balance; the job view gives its escrow and pool, each trainer's stake and rewards,
-    each round's settlement (escrow drawn, rewards, slashes, refunds) and its slashes.
+    The chain view gives the supply, the training-pool carry, the insurance fund, every
+    account's balance, each job's escrow and pool, the slashes pending, released to the fund
+    and voided by appeals (count and wei), and every claim: each upheld appeal and proven fraud
+    with what it paid to whom. The job view gives its escrow and pool, each trainer's stake and
+    rewards, each round's settlement (escrow drawn, rewards, slashes, refunds), its slashes and
+    its claims.
 
     \b
     Example:
@@ -734,6 +843,13 @@ def show(
             click.echo(
                 f"job {entry['job_id']} {entry['status']} round {entry['current_round']} "
                 f"escrow {entry['escrow_wei']} pool {entry['pool_wei']}"
+            )
+        for status, total in summary["slashes"].items():
+            click.echo(f"slashes {status} {total['count']} wei {total['wei']}")
+        for c in summary["claims"]:
+            click.echo(
+                f"{c['kind']} job {c['job_id']} round {c['round']} trainer {c['trainer']} paid "
+                f"{c['paid_wei']} of {c['claim_wei']} to {c['payee']} {c['credited_to']}"
             )
         return
 
@@ -779,6 +895,8 @@ def _chain_summary(executor: Executor) -> dict[str, Any]:
     store = executor.store
     money = store.economics_export()
     jobs = []
+    slashes = {status: {"count": 0, "wei": 0} for status in ("pending", "released", "voided")}
+    claims = []
     for jid in store.job_ids():
         row = executor.load_job(jid).row
         funds = money["funds"][jid.to_hex()]
@@ -786,10 +904,19 @@ def _chain_summary(executor: Executor) -> dict[str, Any]:
             "job_id": jid.to_hex(), "status": row.status, "current_round": int(row.current_round),
             "escrow_wei": funds["escrow_wei"], "pool_wei": funds["pool_wei"],
         })
+        for slash in store.slashes(jid):
+            slashes[slash.status]["count"] += 1
+            slashes[slash.status]["wei"] += int(slash.amount)
+        for claim in store.claims(jid):
+            claims.append({
+                "job_id": jid.to_hex(), "round": int(claim.round),
+                "trainer": claim.trainer.to_hex(), **claim_export(claim),
+            })
     return {
         "chain_id": int(store.chain_id()), "head_height": int(store.head_height()),
         "state_root": store.state_root().to_hex(),
         "economics": {k: v for k, v in money.items() if k != "funds"}, "jobs": jobs,
+        "slashes": slashes, "claims": claims,
     }
 
 

@@ -1,7 +1,8 @@
 """The exceptions of the chain-side executor.
 
-Every call of the executor (``train_request``, ``join``, ``submit``, ``beacon``,
-``submit_proof``, ``finalize_round``) either completes and commits, or raises one of these classes
+Every call of the executor (``train_request``, ``fund``, ``join``, ``submit``, ``beacon``,
+``submit_proof``, ``finalize_round``, ``emit``, ``release_slash``, ``appeal``, ``prove_fraud``)
+either completes and commits, or raises one of these classes
 and leaves the state exactly as it was: a raised :class:`ChainError` *is* a revert. Each class
 names one rule; the message says which value broke it. Only the CLI boundary catches them.
 """
@@ -146,7 +147,8 @@ class BundleTooLargeError(ChainError):
 
 
 class NoVerifierError(ChainError):
-    """``submit_proof`` was called on an executor built without a verifier."""
+    """The executor has no verifier, or its verifier cannot judge the job's bundles (pot's node
+    lacks the job's spec or circuit): ``submit_proof``, ``appeal`` and ``prove_fraud`` revert."""
 
 
 class InsufficientBalanceError(ChainError):
@@ -163,11 +165,59 @@ class EmissionError(ChainError):
 
 
 class NoPendingSlashError(ChainError):
-    """The trainer has no pending slash in this round of this job (none, or released already)."""
+    """The trainer has no pending slash in this round of this job (none, or released or voided
+    already)."""
 
 
 class ChallengeWindowError(ChainError):
     """A slash is released before its challenge window has passed."""
+
+
+class ClaimError(ChainError):
+    """An appeal against a slash or a proof of fraud breaks one of its rules."""
+
+
+class BundleMismatchError(ClaimError):
+    """The bundle shown is not the one judged: its keccak256 is not the stored ``bundle_hash``."""
+
+
+class NotAppealableError(ClaimError):
+    """The pending slash is not for a rejected proof: a ``missed_deadline`` slash has no bundle to
+    re-verify, and a ``fraud`` slash is itself the verdict of a re-verification."""
+
+
+class AppealWindowError(ClaimError):
+    """An appeal arrives at or after its slash's release height: the challenge window has closed."""
+
+
+class AppealRejectedError(ClaimError):
+    """The verifier rejects the appealed bundle again: the slash stands."""
+
+
+class VerifierFaultError(ClaimError):
+    """The verifier crashed or broke its contract on an appeal or fraud bundle; that shows
+    nothing about the bundle, so nothing changes (the call may be retried)."""
+
+
+class NotFinalizedError(ClaimError):
+    """A fraud proof names a round that is not finalized: it has no final rewards to claim."""
+
+
+class NotAcceptedError(ClaimError):
+    """A fraud proof names a submission that was not accepted: only an accepted bundle escapes."""
+
+
+class NoRewardError(ClaimError):
+    """A fraud proof names an accepted submission for which its round's settlement records no
+    reward (the settler paid nobody): there is nothing to claim."""
+
+
+class AlreadyClaimedError(ClaimError):
+    """Fraud on this submission was proven already; an offence is claimed once."""
+
+
+class FraudNotProvenError(ClaimError):
+    """The verifier still accepts the bundle: no fraud is shown."""
 
 
 class FinalizeError(ChainError):

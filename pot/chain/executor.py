@@ -14,6 +14,9 @@ Lifecycle of a job (``hp`` are its hyperparams, all windows in blocks)::
     submit_proof                  while beacon_height <= height <= p_r; one verdict per submission
     finalize_round                at height > p_r, or earlier once the beacon is out and every
                                   submission of the round has a verdict
+    appeal                        a slash for a rejected proof, while the slash is pending and
+                                  height < its release height (any job status)
+    prove_fraud                   an accepted submission of a finalized round, at any later height
 
 At finalize, with at least ``min_participants`` accepted updates the round is ``finalized``: the
 aggregator makes the next global model, whose commitment is the next round's starting point, and
@@ -41,6 +44,15 @@ the insurance fund, and only ``emit`` changes the total::
                           rejected or unproven trainers -> pending slashes; when the job ends,
                           stakes -> trainers, escrow -> requester, pool -> training-pool carry
     release_slash         pending slash -> insurance fund, once its challenge window has passed
+    appeal                the same bundle re-verified and accepted: pending slash -> the trainer's
+                          stake (job open) or balance (job ended); the slash is voided
+    prove_fraud           an accepted bundle re-verified and rejected: insurance fund -> requester
+                          balance (``insurance_payout``); stake -> a pending ``fraud`` slash
+
+``appeal`` and ``prove_fraud`` re-run the verifier, outside the write lock like ``submit_proof``,
+on the bundle bytes whose keccak256 the verdict recorded and with the submission's stored context.
+Neither reopens the round: verdicts, models and settlements stand, and each submission holds at
+most one claim (an upheld appeal or a proven fraud).
 """
 
 from __future__ import annotations
@@ -54,16 +66,21 @@ from eth_hash.auto import keccak
 
 from pot.chain.abi import TrainRequest, decode_train_request
 from pot.chain.exceptions import (
+    AlreadyClaimedError,
     AlreadyJoinedError,
     AlreadyJudgedError,
     AlreadySubmittedError,
+    AppealRejectedError,
+    AppealWindowError,
     BeaconError,
+    BundleMismatchError,
     BundleTooLargeError,
     CalldataTooLargeError,
     ChallengeWindowError,
     DeadlineError,
     EmissionError,
     FinalizeError,
+    FraudNotProvenError,
     FundError,
     HeightError,
     HyperparamsError,
@@ -75,7 +92,11 @@ from pot.chain.exceptions import (
     NonceGapError,
     NonceReplayError,
     NoPendingSlashError,
+    NoRewardError,
     NoSubmissionError,
+    NotAcceptedError,
+    NotAppealableError,
+    NotFinalizedError,
     NoVerifierError,
     OutOfRangeError,
     RoundError,
@@ -83,6 +104,7 @@ from pot.chain.exceptions import (
     SubmissionError,
     UnknownJobError,
     UnknownTrainerError,
+    VerifierFaultError,
 )
 from pot.chain.fixed_types import U32, U64, U256, Address, Bytes32, Bytes48
 from pot.chain.gas import MAX_CALLDATA_BYTES, charge_gas, train_request_gas
@@ -94,6 +116,7 @@ from pot.chain.hooks import (
     REASON_OK,
     REASON_PATTERN,
     REASON_VERIFIER_ERROR,
+    VALIDATOR_SIDE_REASONS,
     WEIGHT_BYTES,
     AcceptedUpdate,
     Aggregator,
@@ -115,6 +138,8 @@ from pot.chain.hyperparams import Hyperparams
 from pot.chain.request import MAX_TRAINERS_PER_JOB, check_train_request, compute_job_id
 from pot.chain.store import (
     Account,
+    ClaimRow,
+    CreditedTo,
     EconomicsRow,
     FundsRow,
     JobRow,
@@ -126,10 +151,12 @@ from pot.chain.store import (
     SubmissionRow,
     TrainerRow,
     VerdictStatus,
+    account_of,
 )
 from pot.economics.emission import emit_block
 from pot.economics.errors import EconomicsError
-from pot.economics.slashing import release_block
+from pot.economics.insurance import insurance_payout
+from pot.economics.slashing import release_block, slash_amount
 from pot.errors import PotError
 
 MAX_BLOCK_HEIGHT = 1 << 62
@@ -152,6 +179,9 @@ CHECKPOINTS = (
     "finalize:after_job",
     "emit:after_producer",
     "release:after_slash",
+    "appeal:after_slash",
+    "fraud:after_payout",
+    "fraud:after_slash",
     "commit:before",
     "commit:after",
 )
@@ -241,6 +271,16 @@ class EmitReceipt:
 
 
 @dataclass(frozen=True)
+class ClaimReceipt:
+    """The output of ``appeal`` and ``prove_fraud``: the claim recorded, the slash it voided
+    (appeal) or made (fraud), and the new state root."""
+
+    claim: ClaimRow
+    slash: SlashRow
+    state_root: Bytes32
+
+
+@dataclass(frozen=True)
 class _Payments:
     """A round's validated settlement, ready to write: new values of everything it touches."""
 
@@ -276,6 +316,26 @@ def _check_json_integers(value: Any, where: str) -> None:
             _check_json_integers(item, where)
         return
     raise FinalizeError(f"{where}: {type(value).__name__} is not allowed (integers only)")
+
+
+def _submission_context(
+    job: Job, rnd: RoundRow, joined: TrainerRow, sub: SubmissionRow
+) -> SubmissionContext:
+    """The verifier's context of a submission, from the stored job, round, trainer and submission.
+
+    ``submit_proof``, ``appeal`` and ``prove_fraud`` build it the same way, so a re-verification
+    sees exactly the context of the original verdict.
+    """
+    if rnd.beacon is None:
+        raise StateError(f"round {rnd.round} has no beacon; its submissions cannot be verified")
+    return SubmissionContext(
+        job_id=job.row.job_id, round=rnd.round, trainer=joined.pubkey,
+        trajectory_root=sub.trajectory_root, steps=sub.steps, beacon=rnd.beacon,
+        samples_per_round=job.hyperparams.samples_per_round,
+        update_commitment=sub.update_commitment, dataset_commitment=joined.dataset_commitment,
+        global_model_commitment=rnd.input_commitment,
+        model_spec_id=job.hyperparams.model_spec_id, hyperparams=job.hyperparams,
+    )
 
 
 class Executor:
@@ -888,13 +948,18 @@ class Executor:
             raise DeadlineError(
                 f"round {number} took proofs until height {rnd.proof_deadline}; the call is at {at}"
             )
-        return SubmissionContext(
-            job_id=job_id, round=number, trainer=trainer, trajectory_root=sub.trajectory_root,
-            steps=sub.steps, beacon=rnd.beacon, samples_per_round=job.hyperparams.samples_per_round,
-            update_commitment=sub.update_commitment, dataset_commitment=joined.dataset_commitment,
-            global_model_commitment=rnd.input_commitment,
-            model_spec_id=job.hyperparams.model_spec_id, hyperparams=job.hyperparams,
-        )
+        return _submission_context(job, rnd, joined, sub)
+
+    def _decode_bundle(self, bundle: bytes) -> tuple[Verifier, bytes]:
+        """Return the verifier and the bundle bytes; refuse without a verifier or over the cap."""
+        if self._verify is None:
+            raise NoVerifierError("this executor has no verifier; proofs cannot be judged")
+        bundle = bytes(bundle)
+        if len(bundle) > MAX_BUNDLE_BYTES:
+            raise BundleTooLargeError(
+                f"bundle is {len(bundle)} bytes, the cap is {MAX_BUNDLE_BYTES}"
+            )
+        return self._verify, bundle
 
     def _judge(self, verify: Verifier, bundle: bytes, context: SubmissionContext) -> tuple[
         VerdictStatus, str, U64
@@ -965,21 +1030,15 @@ class Executor:
             If the state changed while the verifier ran (the call may be retried).
         """
         # DECODE
-        if self._verify is None:
-            raise NoVerifierError("this executor has no verifier; proofs cannot be judged")
+        verify, bundle = self._decode_bundle(bundle)
         job_id = Bytes32(job_id)
         number = U64(round_number)
         trainer = Bytes48(trainer)
-        bundle = bytes(bundle)
-        if len(bundle) > MAX_BUNDLE_BYTES:
-            raise BundleTooLargeError(
-                f"bundle is {len(bundle)} bytes, the cap is {MAX_BUNDLE_BYTES}"
-            )
         with self.store.snapshot():
             context = self._proof_context(job_id, number, trainer, height)
 
         # WORK: the verifier runs without holding the write lock.
-        verdict, reason, samples = self._judge(self._verify, bundle, context)
+        verdict, reason, samples = self._judge(verify, bundle, context)
 
         with self.store.transaction():
             if self._proof_context(job_id, number, trainer, height) != context:
@@ -1445,3 +1504,322 @@ class Executor:
 
         # OUTPUT
         return CallReceipt(state_root=root)
+
+    # -- appeal and prove_fraud ----------------------------------------------------------------
+
+    def _rejudge(
+        self, verify: Verifier, bundle: bytes, context: SubmissionContext, what: str
+    ) -> tuple[VerdictStatus, str, U64]:
+        """Re-run the verifier on a judged bundle; a verifier fault decides nothing either way."""
+        verdict, reason, samples = self._judge(verify, bundle, context)
+        if reason in VALIDATOR_SIDE_REASONS:
+            raise VerifierFaultError(
+                f"the verifier failed on the {what} bundle ({reason}); nothing is decided"
+            )
+        return verdict, reason, samples
+
+    @staticmethod
+    def _check_bundle_hash(sub: SubmissionRow, number: U64, bundle_hash: Bytes32) -> None:
+        """Refuse a bundle whose keccak256 is not the one recorded with the submission's verdict."""
+        if sub.bundle_hash != bundle_hash:
+            recorded = "none" if sub.bundle_hash is None else sub.bundle_hash.to_hex()
+            raise BundleMismatchError(
+                f"the bundle's keccak256 is {bundle_hash.to_hex()}; the bundle judged in round "
+                f"{number} was {recorded}"
+            )
+
+    def _appeal_check(
+        self, job_id: Bytes32, number: U64, trainer: Bytes48, bundle_hash: Bytes32, height: int
+    ) -> tuple[U64, Job, TrainerRow, SlashRow, SubmissionContext]:
+        """Check that an appeal may be heard now; return its height, job, trainer, slash, context."""
+        at = self._check_height(height)
+        job = self.load_job(job_id)
+        joined = self._joined(job, trainer)
+        slash = self.store.slash(job_id, number, trainer)
+        if slash is None or slash.status != "pending":
+            raise NoPendingSlashError(
+                f"trainer {trainer.to_hex()} has no pending slash in round {number}"
+                + ("" if slash is None else f"; its slash was {slash.status}")
+            )
+        if slash.offence != "invalid_proof":
+            raise NotAppealableError(
+                f"the {slash.offence} slash of {trainer.to_hex()} in round {number} cannot be "
+                "appealed; only a slash for a rejected proof can"
+            )
+        if at >= slash.release_height:
+            raise AppealWindowError(
+                f"the slash of {trainer.to_hex()} in round {number} was open to appeal until "
+                f"height {slash.release_height - 1}; the call is at {at}"
+            )
+        rnd = self.store.round(job_id, number)
+        sub = self.store.submission(job_id, number, trainer)
+        if rnd is None or sub is None or sub.verdict != "rejected":
+            raise StateError(
+                f"the invalid_proof slash of {trainer.to_hex()} in round {number} has no "
+                "rejected submission"
+            )
+        self._check_bundle_hash(sub, number, bundle_hash)
+        return at, job, joined, slash, _submission_context(job, rnd, joined, sub)
+
+    def appeal(
+        self, job_id: Bytes32, round_number: int, trainer: Bytes48, bundle: bytes, height: int
+    ) -> ClaimReceipt:
+        """Re-verify a slashed trainer's rejected bundle; if it now passes, void the slash.
+
+        This is economics' ``UpholdAppeal``: an honest trainer rejected by a fault on the
+        validator's side (a wrong verifying key, a verifier bug) shows the same bundle again
+        within the challenge window, and the executor's verifier judges it with the submission's
+        stored context, the very context of the original verdict. If the verifier accepts it the
+        pending slash is voided and its whole amount goes back to the trainer: to its stake while
+        the job is open, to its balance once the job has ended. The round itself is not reopened:
+        the submission keeps its ``rejected`` verdict, the round's model and settlement stand, and
+        the trainer earns no reward for it. The upheld appeal is recorded as the submission's
+        claim (kind ``appeal``).
+
+        Parameters
+        ----------
+        job_id, round_number, trainer
+            The slashed submission: a trainer in a round of a job (in any status).
+        bundle
+            The proof bundle, the same bytes that were judged (at most ``MAX_BUNDLE_BYTES``).
+        height
+            Block height of the call: below the slash's ``release_height``.
+
+        Returns
+        -------
+        ClaimReceipt
+            The claim recorded, the voided slash, and the new state root.
+
+        Raises
+        ------
+        NoVerifierError
+            If the executor has no verifier, or the verifier cannot judge the job's bundles.
+        BundleTooLargeError
+            If the bundle is longer than ``MAX_BUNDLE_BYTES``.
+        UnknownJobError, UnknownTrainerError
+            If the job or the trainer is not the right one.
+        NoPendingSlashError
+            If the trainer has no pending slash in that round (none, released or voided).
+        NotAppealableError
+            If the slash is not for a rejected proof (``missed_deadline``, ``fraud``).
+        AppealWindowError
+            If ``height`` is at or past the slash's release height.
+        BundleMismatchError
+            If the bundle's keccak256 is not the stored ``bundle_hash``.
+        VerifierFaultError
+            If the verifier crashes or breaks its contract on the bundle.
+        AppealRejectedError
+            If the verifier rejects the bundle again.
+        StateError
+            If the state changed while the verifier ran (the call may be retried).
+        """
+        # DECODE
+        verify, bundle = self._decode_bundle(bundle)
+        job_id = Bytes32(job_id)
+        number = U64(round_number)
+        trainer = Bytes48(trainer)
+        bundle_hash = Bytes32(keccak(bundle))
+        with self.store.snapshot():
+            *_, context = self._appeal_check(job_id, number, trainer, bundle_hash, height)
+
+        # WORK: the verifier runs without holding the write lock; only an acceptance upholds.
+        verdict, reason, samples = self._rejudge(verify, bundle, context, "appealed")
+        if verdict != "accepted":
+            raise AppealRejectedError(
+                f"the verifier rejects the bundle of {trainer.to_hex()} in round {number} again "
+                f"({reason}); the slash stands"
+            )
+
+        with self.store.transaction():
+            at, job, joined, slash, again = self._appeal_check(
+                job_id, number, trainer, bundle_hash, height
+            )
+            if again != context:
+                raise StateError("the submission's context changed while its bundle was verified")
+            credited_to: CreditedTo = "stake" if job.row.status == "open" else "balance"
+            claim = ClaimRow(
+                round=number, trainer=trainer, kind="appeal", claimant=trainer, reason=reason,
+                verified_samples=samples, claim_wei=slash.amount, paid_wei=slash.amount,
+                payee=trainer, credited_to=credited_to, height=at,
+            )
+
+            # WRITE STATE: the slash voided, its amount back to the trainer, the claim, roots.
+            self.store.set_slash_status(job_id, number, trainer, "voided")
+            self._checkpoint("appeal:after_slash")
+            if credited_to == "stake":
+                self.store.set_trainer_balances(
+                    job_id, trainer, U256(joined.stake + slash.amount), joined.rewards
+                )
+            else:
+                self.store.set_balance(trainer, U256(self.store.balance(trainer) + slash.amount))
+            self.store.insert_claim(job_id, claim)
+            root = self._commit(at, job_id)
+        self._checkpoint("commit:after")
+
+        # OUTPUT
+        return ClaimReceipt(claim=claim, slash=replace(slash, status="voided"), state_root=root)
+
+    def _fraud_check(
+        self, job_id: Bytes32, number: U64, trainer: Bytes48, bundle_hash: Bytes32, height: int
+    ) -> tuple[U64, Job, TrainerRow, U256, SubmissionContext]:
+        """Check that a fraud claim may be heard now; return its height, job, trainer, reward
+        in the round, and context."""
+        at = self._check_height(height)
+        job = self.load_job(job_id)
+        joined = self._joined(job, trainer)
+        rnd = self.store.round(job_id, number)
+        if rnd is None or rnd.status != "finalized":
+            raise NotFinalizedError(
+                f"round {number} of job {job_id.to_hex()} is "
+                f"{'not opened' if rnd is None else rnd.status}; fraud is proven on a finalized "
+                "round"
+            )
+        sub = self.store.submission(job_id, number, trainer)
+        if sub is None:
+            raise NoSubmissionError(f"trainer {trainer.to_hex()} did not submit in round {number}")
+        if sub.verdict != "accepted":
+            raise NotAcceptedError(
+                f"the submission of {trainer.to_hex()} in round {number} was "
+                f"{sub.verdict or 'never judged'}; only an accepted bundle can be a fraud"
+            )
+        done = self.store.claim(job_id, number, trainer)
+        if done is not None:
+            raise AlreadyClaimedError(
+                f"fraud of {trainer.to_hex()} in round {number} was proven at height {done.height}"
+            )
+        rewards = (rnd.settlement or {}).get("rewards", {})
+        reward = rewards.get(trainer.to_hex())
+        if reward is None:
+            raise NoRewardError(
+                f"the settlement of round {number} records no reward for {trainer.to_hex()}"
+            )
+        if isinstance(reward, bool) or not isinstance(reward, int):
+            raise StateError(f"the settlement of round {number} records a reward of {reward!r}")
+        self._check_bundle_hash(sub, number, bundle_hash)
+        return at, job, joined, U256(reward), _submission_context(job, rnd, joined, sub)
+
+    def prove_fraud(
+        self,
+        job_id: Bytes32,
+        round_number: int,
+        trainer: Bytes48,
+        bundle: bytes,
+        claimant: Account,
+        height: int,
+    ) -> ClaimReceipt:
+        """Show that an accepted, rewarded bundle is a fraud: the verifier now rejects it.
+
+        This is economics' ``ProveFraud`` (``docs/economics.md`` section 4): a bundle accepted in
+        a finalized round escaped detection, and the executor's current verifier (e.g. the pinned
+        circuit or the verifier fixed after a soundness bug), given the same bytes and the
+        submission's stored context, rejects it. Then, in one transaction:
+
+        * the insurance fund pays the job's requester ``insurance_payout(fund, reward)``, where
+          ``reward`` is what the trainer was paid for that round (its settlement record);
+        * the trainer is slashed ``slash_amount(stake)`` of its stake left in the job (0 once the
+          job has ended and the stakes went back), pending for ``CHALLENGE_WINDOW_BLOCKS`` like
+          any slash, under the submission's (round, trainer) key, with offence ``fraud``; it
+          cannot be appealed;
+        * the claim (kind ``fraud``, with the claimant) is recorded, so it is never paid twice.
+
+        The submission keeps its ``accepted`` verdict and the round its model and settlement.
+
+        Parameters
+        ----------
+        job_id, round_number, trainer
+            The accepted submission: a trainer in a finalized round of a job (in any status).
+        bundle
+            The bundle that was accepted, the same bytes (at most ``MAX_BUNDLE_BYTES``).
+        claimant
+            The account that shows the fraud (recorded; the payout goes to the requester).
+        height
+            Block height of the call.
+
+        Returns
+        -------
+        ClaimReceipt
+            The claim recorded (reward claimed, payout), the fraud slash, and the new state root.
+
+        Raises
+        ------
+        NoVerifierError
+            If the executor has no verifier, or the verifier cannot judge the job's bundles.
+        BundleTooLargeError
+            If the bundle is longer than ``MAX_BUNDLE_BYTES``.
+        OutOfRangeError
+            If ``claimant`` is neither a 20-byte address nor a 48-byte key.
+        UnknownJobError, UnknownTrainerError, NoSubmissionError
+            If the job, the trainer or its submission in that round is not there.
+        NotFinalizedError
+            If the round is not finalized (open, failed, or never opened).
+        NotAcceptedError
+            If the submission was not accepted.
+        AlreadyClaimedError
+            If fraud on this submission was proven already.
+        NoRewardError
+            If the round's settlement records no reward for the trainer.
+        BundleMismatchError
+            If the bundle's keccak256 is not the stored ``bundle_hash``.
+        VerifierFaultError
+            If the verifier crashes or breaks its contract on the bundle.
+        FraudNotProvenError
+            If the verifier accepts the bundle.
+        StateError
+            If the state changed while the verifier ran (the call may be retried).
+        """
+        # DECODE
+        verify, bundle = self._decode_bundle(bundle)
+        job_id = Bytes32(job_id)
+        number = U64(round_number)
+        trainer = Bytes48(trainer)
+        claimant = account_of(bytes(claimant))
+        bundle_hash = Bytes32(keccak(bundle))
+        with self.store.snapshot():
+            *_, context = self._fraud_check(job_id, number, trainer, bundle_hash, height)
+
+        # WORK: the verifier runs without holding the write lock; only a rejection proves.
+        verdict, reason, _ = self._rejudge(verify, bundle, context, "accused")
+        if verdict == "accepted":
+            raise FraudNotProvenError(
+                f"the verifier accepts the bundle of {trainer.to_hex()} in round {number}; no "
+                "fraud is shown"
+            )
+
+        with self.store.transaction():
+            at, job, joined, reward, again = self._fraud_check(
+                job_id, number, trainer, bundle_hash, height
+            )
+            if again != context:
+                raise StateError("the submission's context changed while its bundle was verified")
+            economics = self.store.economics()
+            payout = U256(insurance_payout(int(economics.insurance_fund), int(reward)))
+            requester = job.row.caller
+            requester_balance = U256(self.store.balance(requester) + payout)
+            slash = SlashRow(
+                round=number, trainer=trainer, offence="fraud",
+                amount=U256(slash_amount(int(joined.stake))), slash_height=at,
+                release_height=U64(release_block(int(at))), status="pending",
+            )
+            claim = ClaimRow(
+                round=number, trainer=trainer, kind="fraud", claimant=claimant, reason=reason,
+                verified_samples=U64(0), claim_wei=reward, paid_wei=payout, payee=requester,
+                credited_to="balance", height=at,
+            )
+
+            # WRITE STATE: the payout, the slash, the claim, the roots.
+            self.store.set_economics(
+                replace(economics, insurance_fund=U256(economics.insurance_fund - payout))
+            )
+            self.store.set_balance(requester, requester_balance)
+            self._checkpoint("fraud:after_payout")
+            self.store.set_trainer_balances(
+                job_id, trainer, U256(joined.stake - slash.amount), joined.rewards
+            )
+            self.store.insert_slash(job_id, slash)
+            self._checkpoint("fraud:after_slash")
+            self.store.insert_claim(job_id, claim)
+            root = self._commit(at, job_id)
+        self._checkpoint("commit:after")
+
+        # OUTPUT
+        return ClaimReceipt(claim=claim, slash=slash, state_root=root)

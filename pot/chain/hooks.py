@@ -44,6 +44,9 @@ REASON_MALFORMED = "malformed"
 REASON_VERIFIER_ERROR = "verifier_error"
 REASON_BAD_VERDICT = "bad_verdict"
 REASON_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,31}")
+VALIDATOR_SIDE_REASONS = frozenset({REASON_VERIFIER_ERROR, REASON_BAD_VERDICT})
+"""Rejection reasons that are the validator's fault, not the trainer's: the verifier crashed or
+broke its contract. They are never slashed, and they prove nothing in an appeal or fraud proof."""
 
 # Bounds of a verdict's verified sample count; an accepted update weighs this much in FedAvg.
 MIN_VERIFIED_SAMPLES = 1

@@ -10,16 +10,18 @@ Export
     :meth:`Store.export` gives the whole state as one JSON object (``EXPORT_FORMAT``): the chain
     (``chain_id``, ``head_height``), each caller's next nonce, the economics (supply, training-pool
     carry, insurance fund, last emission height, every account's balance and every job's escrow
-    and pool), and each job with its trainers, rounds, submissions and slashes. Byte strings are
-    ``0x`` hex, integers are JSON integers (read them with an arbitrary-precision parser: amounts
-    are uint256 wei), absent values are ``null``, round numbers are decimal-string keys.
+    and pool), and each job with its trainers, rounds, submissions, slashes and claims (upheld
+    appeals and proven frauds). Byte strings are ``0x`` hex, integers are JSON integers (read
+    them with an arbitrary-precision parser: amounts are uint256 wei), absent values are
+    ``null``, round numbers are decimal-string keys.
     :meth:`Store.import_state` rebuilds a state file from an export and checks it.
 
 Money
     Every wei is in exactly one place: an account balance (a 20-byte address or a 48-byte trainer
     key), the training-pool carry, a job's escrow or pool, a trainer's stake, a pending slash, or
-    the insurance fund. :meth:`Store.total_wei` sums them; only emission changes the sum, and
-    ``supply_wei`` (the genesis allocations plus every emission) records what it must be.
+    the insurance fund (a released slash is in the fund, a voided one back with its trainer).
+    :meth:`Store.total_wei` sums them; only emission changes the sum, and ``supply_wei`` (the
+    genesis allocations plus every emission) records what it must be.
 
 State root
     ``canonical(x)`` is ``json.dumps(x, sort_keys=True, separators=(",", ":"), ensure_ascii=True)``
@@ -55,16 +57,18 @@ from pot.chain.hyperparams import Hyperparams
 from pot.chain.request import check_train_request, compute_job_id
 from pot.errors import PotError
 
-SCHEMA_VERSION = 2
-EXPORT_FORMAT = "pot.chain.state/2"
+SCHEMA_VERSION = 3
+EXPORT_FORMAT = "pot.chain.state/3"
 BUSY_TIMEOUT_S = 30.0
 BLOB_FIELDS = frozenset({"payload", "global_model"})
 
 JobStatus = Literal["open", "completed", "failed"]
 RoundStatus = Literal["open", "finalized", "failed"]
 VerdictStatus = Literal["accepted", "rejected"]
-SlashStatus = Literal["pending", "released"]
-Offence = Literal["invalid_proof", "missed_deadline"]
+SlashStatus = Literal["pending", "released", "voided"]
+Offence = Literal["invalid_proof", "missed_deadline", "fraud"]
+ClaimKind = Literal["appeal", "fraud"]
+CreditedTo = Literal["stake", "balance"]
 ACCOUNT_BYTES = (Address.LENGTH, Bytes48.LENGTH)
 
 _SCHEMA = """
@@ -161,6 +165,21 @@ CREATE TABLE slashes (
     status TEXT NOT NULL,
     PRIMARY KEY (job_id, round, trainer)
 );
+CREATE TABLE claims (
+    job_id BLOB NOT NULL,
+    round INTEGER NOT NULL,
+    trainer BLOB NOT NULL,
+    kind TEXT NOT NULL,
+    claimant BLOB NOT NULL,
+    reason TEXT NOT NULL,
+    verified_samples INTEGER NOT NULL,
+    claim BLOB NOT NULL,
+    paid BLOB NOT NULL,
+    payee BLOB NOT NULL,
+    credited_to TEXT NOT NULL,
+    height INTEGER NOT NULL,
+    PRIMARY KEY (job_id, round, trainer)
+);
 """
 
 
@@ -250,7 +269,8 @@ class FundsRow:
 
 @dataclass(frozen=True)
 class SlashRow:
-    """One slashed offence of a trainer in a round: pending until ``release_height``, then released."""
+    """One slashed offence of a trainer in a round: pending until ``release_height``, then
+    released to the insurance fund, or voided by an upheld appeal before then."""
 
     round: U64
     trainer: Bytes48
@@ -265,6 +285,47 @@ Account = Address | Bytes48
 """An account: a 20-byte address (requesters, block producers) or a 48-byte trainer key."""
 
 
+@dataclass(frozen=True)
+class ClaimRow:
+    """An upheld appeal or a proven fraud on one submission (job, round, trainer); at most one.
+
+    Attributes
+    ----------
+    round, trainer
+        The submission the claim is about.
+    kind
+        ``appeal``: the trainer's rejected bundle was re-verified and accepted, its slash voided.
+        ``fraud``: an accepted bundle was re-verified and rejected, the requester reimbursed.
+    claimant
+        Who made the call: the trainer for an appeal, any account for a fraud proof.
+    reason, verified_samples
+        The re-verification's verdict: ``ok`` and its verified samples (appeal), or the
+        rejection reason and 0 (fraud).
+    claim_wei
+        What was claimed: the voided slash (appeal), the trainer's reward in the round (fraud).
+    paid_wei
+        What was paid: the whole slash, back to the trainer (appeal); ``insurance_payout(fund,
+        claim)`` from the insurance fund to the requester (fraud).
+    payee, credited_to
+        Who was paid, and whether to its ``stake`` in the job (an appeal while the job is open)
+        or its ``balance``.
+    height
+        Block height of the call.
+    """
+
+    round: U64
+    trainer: Bytes48
+    kind: ClaimKind
+    claimant: Account
+    reason: str
+    verified_samples: U64
+    claim_wei: U256
+    paid_wei: U256
+    payee: Account
+    credited_to: CreditedTo
+    height: U64
+
+
 def account_from_hex(text: str) -> Account:
     """Parse an account: ``0x`` hex of 20 bytes (an address) or 48 bytes (a trainer key).
 
@@ -277,6 +338,25 @@ def account_from_hex(text: str) -> Account:
     if len(digits) == 2 * Bytes48.LENGTH:
         return Bytes48.from_hex(text)
     return Address.from_hex(text)
+
+
+def slash_export(slash: SlashRow) -> dict[str, Any]:
+    """Return a slash's export object (without its round and trainer, which key it)."""
+    return {
+        "offence": slash.offence, "amount_wei": int(slash.amount),
+        "slash_height": int(slash.slash_height), "release_height": int(slash.release_height),
+        "status": slash.status,
+    }
+
+
+def claim_export(claim: ClaimRow) -> dict[str, Any]:
+    """Return a claim's export object (without its round and trainer, which key it)."""
+    return {
+        "kind": claim.kind, "claimant": claim.claimant.to_hex(), "reason": claim.reason,
+        "verified_samples": int(claim.verified_samples), "claim_wei": int(claim.claim_wei),
+        "paid_wei": int(claim.paid_wei), "payee": claim.payee.to_hex(),
+        "credited_to": claim.credited_to, "height": int(claim.height),
+    }
 
 
 def canonical_json(value: Any) -> bytes:
@@ -300,8 +380,14 @@ def _opt_json(text: str | None) -> dict[str, Any] | None:
     return None if text is None else json.loads(text)
 
 
-def _account(value: bytes) -> Account:
-    """Return ``value`` as an :data:`Account` (its length picks the type)."""
+def account_of(value: bytes) -> Account:
+    """Return ``value`` as an :data:`Account` (its length picks the type).
+
+    Raises
+    ------
+    OutOfRangeError
+        If ``value`` is neither 20 nor 48 bytes long.
+    """
     if len(value) == Bytes48.LENGTH:
         return Bytes48(value)
     return Address(value)
@@ -401,7 +487,7 @@ class Store:
         """
         path = Path(path)
         chain = U64(chain_id)
-        balances = {_account(a): U256(v) for a, v in (alloc or {}).items()}
+        balances = {account_of(a): U256(v) for a, v in (alloc or {}).items()}
         supply = U256(sum(balances.values()))
         if path.exists():
             raise StateError(f"state file {path} already exists")
@@ -565,7 +651,7 @@ class Store:
     def balances(self) -> dict[Account, U256]:
         """Return every account's balance, in byte order of the accounts."""
         rows = self._db.execute("SELECT account, balance FROM accounts ORDER BY account").fetchall()
-        return {_account(bytes(a)): U256.from_be_bytes(b) for a, b in rows}
+        return {account_of(bytes(a)): U256.from_be_bytes(b) for a, b in rows}
 
     def funds(self, job_id: Bytes32) -> FundsRow:
         """Return a job's escrow, pool and tallies (all 0 for a job never funded)."""
@@ -634,6 +720,49 @@ class Store:
             "UPDATE slashes SET status = ? WHERE job_id = ? AND round = ? AND trainer = ?",
             (status, bytes(job_id), int(number), bytes(trainer)),
         )
+
+    def insert_claim(self, job_id: Bytes32, claim: ClaimRow) -> None:
+        """Record an upheld appeal or a proven fraud (its key must be new: one claim a key)."""
+        self._db.execute(
+            "INSERT INTO claims VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                bytes(job_id), int(claim.round), bytes(claim.trainer), claim.kind,
+                bytes(claim.claimant), claim.reason, int(claim.verified_samples),
+                claim.claim_wei.to_be_bytes(), claim.paid_wei.to_be_bytes(), bytes(claim.payee),
+                claim.credited_to, int(claim.height),
+            ),
+        )
+
+    @staticmethod
+    def _claim_row(row: tuple[Any, ...]) -> ClaimRow:
+        return ClaimRow(
+            round=U64(row[0]), trainer=Bytes48(row[1]), kind=row[2],
+            claimant=account_of(bytes(row[3])), reason=row[4], verified_samples=U64(row[5]),
+            claim_wei=U256.from_be_bytes(row[6]), paid_wei=U256.from_be_bytes(row[7]),
+            payee=account_of(bytes(row[8])), credited_to=row[9], height=U64(row[10]),
+        )
+
+    _CLAIM_COLUMNS = (
+        "round, trainer, kind, claimant, reason, verified_samples, claim, paid, payee, "
+        "credited_to, height"
+    )
+
+    def claim(self, job_id: Bytes32, number: U64, trainer: Bytes48) -> ClaimRow | None:
+        """Return the appeal or fraud claim on a trainer's submission in a round, or ``None``."""
+        row = self._db.execute(
+            f"SELECT {self._CLAIM_COLUMNS} FROM claims "
+            "WHERE job_id = ? AND round = ? AND trainer = ?",
+            (bytes(job_id), int(number), bytes(trainer)),
+        ).fetchone()
+        return None if row is None else self._claim_row(row)
+
+    def claims(self, job_id: Bytes32) -> list[ClaimRow]:
+        """Return every claim of a job, by round and trainer."""
+        rows = self._db.execute(
+            f"SELECT {self._CLAIM_COLUMNS} FROM claims WHERE job_id = ? ORDER BY round, trainer",
+            (bytes(job_id),),
+        ).fetchall()
+        return [self._claim_row(r) for r in rows]
 
     def total_wei(self) -> int:
         """Return every wei the state holds: balances, carry, fund, escrows, pools, stakes, slashes.
@@ -956,17 +1085,20 @@ class Store:
                 submissions[str(number)] = subs
         slashes: dict[str, Any] = {}
         for slash in self.slashes(job_id):
-            slashes.setdefault(str(int(slash.round)), {})[slash.trainer.to_hex()] = {
-                "offence": slash.offence, "amount_wei": int(slash.amount),
-                "slash_height": int(slash.slash_height),
-                "release_height": int(slash.release_height), "status": slash.status,
-            }
+            slashes.setdefault(str(int(slash.round)), {})[slash.trainer.to_hex()] = (
+                slash_export(slash)
+            )
+        claims: dict[str, Any] = {}
+        for claim in self.claims(job_id):
+            claims.setdefault(str(int(claim.round)), {})[claim.trainer.to_hex()] = (
+                claim_export(claim)
+            )
         return {
             "caller": job.caller.to_hex(), "nonce": int(job.nonce),
             "request_height": int(job.request_height), "calldata": _hex(job.calldata),
             "status": job.status, "current_round": int(job.current_round),
             "trainers": trainers, "rounds": rounds, "submissions": submissions,
-            "slashes": slashes,
+            "slashes": slashes, "claims": claims,
         }
 
     def _chain_export(self) -> dict[str, Any]:
@@ -1172,13 +1304,56 @@ def _load_slashes(store: Store, job_id: Bytes32, slashes: dict[str, Any]) -> Non
                 SlashRow(
                     round=U64(int(number_text)), trainer=Bytes48.from_hex(trainer_hex),
                     offence=_check_choice(
-                        slash["offence"], ("invalid_proof", "missed_deadline"), "offence"
+                        slash["offence"], ("invalid_proof", "missed_deadline", "fraud"),
+                        "offence",
                     ),
                     amount=U256(slash["amount_wei"]), slash_height=U64(slash["slash_height"]),
                     release_height=U64(slash["release_height"]),
-                    status=_check_choice(slash["status"], ("pending", "released"), "slash status"),
+                    status=_check_choice(
+                        slash["status"], ("pending", "released", "voided"), "slash status"
+                    ),
                 ),
             )
+
+
+_SLASH_CLAIMS: dict[tuple[str, str], str | None] = {
+    ("invalid_proof", "pending"): None, ("invalid_proof", "released"): None,
+    ("invalid_proof", "voided"): "appeal",
+    ("missed_deadline", "pending"): None, ("missed_deadline", "released"): None,
+    ("fraud", "pending"): "fraud", ("fraud", "released"): "fraud",
+}
+"""Each (offence, status) a slash can reach, and the claim it goes with (``None``: no claim)."""
+
+
+def _load_claims(store: Store, job_id: Bytes32, claims: dict[str, Any]) -> None:
+    """Insert the claims of one exported job; check that claims and slashes go together."""
+    for number_text, by_trainer in claims.items():
+        for trainer_hex, c in by_trainer.items():
+            claim = ClaimRow(
+                round=U64(int(number_text)), trainer=Bytes48.from_hex(trainer_hex),
+                kind=_check_choice(c["kind"], ("appeal", "fraud"), "claim kind"),
+                claimant=account_from_hex(c["claimant"]), reason=str(c["reason"]),
+                verified_samples=U64(c["verified_samples"]), claim_wei=U256(c["claim_wei"]),
+                paid_wei=U256(c["paid_wei"]), payee=account_from_hex(c["payee"]),
+                credited_to=_check_choice(c["credited_to"], ("stake", "balance"), "credited_to"),
+                height=U64(c["height"]),
+            )
+            store.insert_claim(job_id, claim)
+    claimed = {(int(c.round), bytes(c.trainer)): c.kind for c in store.claims(job_id)}
+    for slash in store.slashes(job_id):
+        state = (slash.offence, slash.status)
+        kind = claimed.pop((int(slash.round), bytes(slash.trainer)), None)
+        if state not in _SLASH_CLAIMS or _SLASH_CLAIMS[state] != kind:
+            raise StateError(
+                f"job {job_id.to_hex()}: a {slash.status} {slash.offence} slash of "
+                f"{slash.trainer.to_hex()} in round {slash.round} with claim {kind or 'none'}"
+            )
+    if claimed:
+        (number, trainer), kind = min(claimed.items())
+        raise StateError(
+            f"job {job_id.to_hex()}: the {kind} claim on 0x{trainer.hex()} in round {number} "
+            "has no slash"
+        )
 
 
 def _load_export(
@@ -1279,4 +1454,5 @@ def _load_export(
                         Bytes32.from_hex(s["bundle_hash"]), U64(s["proof_height"]),
                     )
         _load_slashes(store, job_id, job["slashes"])
+        _load_claims(store, job_id, job["claims"])
         store.refresh_job_root(job_id)

@@ -22,18 +22,10 @@ the pure rules stay importable without the chain.
 """
 
 from pot.chain.fixed_types import U256, Bytes48
-from pot.chain.hooks import (
-    REASON_BAD_VERDICT,
-    REASON_VERIFIER_ERROR,
-    SettlementInput,
-    SettlementOutput,
-)
+from pot.chain.hooks import VALIDATOR_SIDE_REASONS, SettlementInput, SettlementOutput
 from pot.economics.constants import QUALITY_FULL_BPS
 from pot.economics.rewards import contribution, settle_round
 from pot.economics.slashing import slash_amount
-
-VALIDATOR_SIDE_REASONS = frozenset({REASON_VERIFIER_ERROR, REASON_BAD_VERDICT})
-"""Rejection reasons that are the validator's fault, not the trainer's: never slashed."""
 
 
 def economics_settle(settlement: SettlementInput) -> SettlementOutput:
