@@ -99,14 +99,18 @@ def test_step_proof_json_round_trips_and_rejects_non_canonical_felt(tiny_step: A
 
     obj = tiny_step[0].to_json()
     assert StepProof.from_json(json.loads(json.dumps(obj))) == tiny_step[0]
-    x = int(obj["instances"][0], 16) + BN254_SCALAR_ORDER
-    bad = {**obj, "instances": ["0x" + x.to_bytes(32, "big").hex(), *obj["instances"][1:]]}
-    with pytest.raises(MalformedInputError, match="not a canonical field element"):
-        StepProof.from_json(bad)
-    upper = {**obj, "instances": [obj["instances"][0].upper().replace("0X", "0x"),
-                                  *obj["instances"][1:]]}
-    with pytest.raises(MalformedInputError, match="lowercase hex"):
-        StepProof.from_json(upper)
+    first, rest = obj["instances"][0], obj["instances"][1:]
+    spellings = {
+        hex(int(first, 16) + BN254_SCALAR_ORDER): r"must satisfy 0 <= x < r",  # x + r
+        first.upper().replace("0X", "0x"): "lowercase hex",
+        "0x00" + first[2:]: "leading zeros",
+        first[2:]: "must start with '0x'",
+    }
+    for spelling, message in spellings.items():
+        with pytest.raises(MalformedInputError, match=message):
+            StepProof.from_json({**obj, "instances": [spelling, *rest]})
+    with pytest.raises(MalformedInputError, match="instance 0 must be a string"):
+        StepProof.from_json({**obj, "instances": [int(first, 16), *rest]})
 
 
 # ---- the CLI: exit codes and messages ------------------------------------------------------------
