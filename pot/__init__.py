@@ -8,4 +8,10 @@ The validator side (``pot.verifier``, ``pot.chain``, ``pot.aggregation``, ``pot.
 torch; only the trainer side (``pot.export``, ``pot.train``) does.
 """
 
+import logging
+
 __version__ = "0.1.0"
+
+# ezkl logs a warning ("Using 3 columns for non-linearity table.") on every call that touches
+# the circuit; it is expected for pot's lookup range, so only ezkl's errors reach the user.
+logging.getLogger("ezkl").setLevel(logging.ERROR)
