@@ -76,6 +76,7 @@ from pot.verifier import Expected, Verdict
 LOG = logging.getLogger("flwr")  # Flower's own logger, so pot's lines appear in Flower's logs
 CONFIG_KEY = "config"
 NODE_POLL_S = 0.5
+LOG_DETAIL_CHARS = 160  # a verdict's detail in the log (the evidence keeps all of it)
 
 
 class StrategyError(PotError):
@@ -227,7 +228,8 @@ class PotStrategy(Strategy):
         new = self._aggregate(ev, accepted)
         for t in ev.trainers:
             LOG.info("\tpot round %d: node %d %s", server_round, t.node_id,
-                     "accepted" if t.verdict.ok else f"rejected ({t.verdict.reason}: {t.verdict.detail})")
+                     "accepted" if t.verdict.ok
+                     else f"rejected ({t.verdict.reason}: {t.verdict.detail[:LOG_DETAIL_CHARS]})")
         metrics = MetricRecord({"accepted": len(accepted), "rejected": len(ev.rejected),
                                 "verified-samples": sum(u.verified_samples for u in accepted)})
         return (None if new is None else params_to_arrays(new, self.spec)), metrics
