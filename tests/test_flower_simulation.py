@@ -32,7 +32,7 @@ from flwr.app import Context
 from flwr.serverapp import Grid, ServerApp
 from flwr.simulation import run_simulation
 
-from pot.flower import arrays_to_params, pot_client_app, round_beacon, seed_commitment
+from pot.flower import PotStrategy, arrays_to_params, pot_client_app, round_beacon, seed_commitment
 
 pytestmark = pytest.mark.ezkl
 
@@ -133,3 +133,19 @@ def test_beacons_replay_from_the_seed_and_the_committed_roots(flower_job: Simple
         assert ev.beacon == round_beacon(BEACON_SEED, flower_job.options.job_id, rnd, committed)
         beacons.add(ev.beacon)
     assert len(beacons) == ROUNDS
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"steps": 0}, "1 <= T"),
+    ({"samples": 0}, "1 <= k"),
+    ({"steps": 4, "samples": 5}, "1 <= k"),
+    ({"steps": 100, "samples": 65}, "1 <= k"),
+    ({"job_id": b"short"}, "job_id must be 32 bytes"),
+    ({"beacon_seed": b"short"}, "beacon_seed must be 32 bytes"),
+    ({"min_nodes": 0}, "min_nodes"),
+])
+def test_strategy_refuses_parameters_outside_the_protocol(tiny_circuit: Circuit,
+                                                          changes: dict[str, Any], message: str) -> None:
+    kwargs: dict[str, Any] = {"circuit": tiny_circuit, "job_id": bytes(32), "steps": 4, **changes}
+    with pytest.raises(ValueError, match=message):
+        PotStrategy(**kwargs)

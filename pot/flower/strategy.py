@@ -33,6 +33,7 @@ from flwr.serverapp import Grid
 from flwr.serverapp.strategy import Strategy
 
 from pot.aggregation import AggregationError
+from pot.bundle import MAX_SAMPLED_STEPS, MAX_STEPS
 from pot.chain.hyperparams import AggregationRule
 from pot.circuit import Circuit
 from pot.errors import MalformedInputError, PotError
@@ -136,8 +137,9 @@ class PotStrategy(Strategy):
                  prove_timeout_s: float = 3600.0, node_wait_s: float = 600.0) -> None:
         if len(job_id) != BYTES32_BYTES:
             raise ValueError(f"job_id must be {BYTES32_BYTES} bytes")
-        if steps < 1 or not 1 <= samples <= steps:
-            raise ValueError("a round needs T >= 1 steps and 1 <= k <= T challenged steps")
+        if not 1 <= steps <= MAX_STEPS or not 1 <= samples <= min(steps, MAX_SAMPLED_STEPS):
+            raise ValueError(f"a round needs 1 <= T <= {MAX_STEPS} steps and 1 <= k <= "
+                             f"min(T, {MAX_SAMPLED_STEPS}) challenged steps")
         if min_nodes < 1:
             raise ValueError("min_nodes must be >= 1")
         seed = secrets.token_bytes(BEACON_SEED_BYTES) if beacon_seed is None else beacon_seed
