@@ -512,8 +512,8 @@ def plot_report(report: dict[str, Any], path: Path) -> None:
     ax_loss.set(xlabel="round", ylabel="cross-entropy (nats)", title="Test loss")
     ax_acc.legend(loc="lower right", fontsize=8)
     cfg = report["config"]
-    fig.suptitle(f"pot simulate: {cfg['spec']}, {cfg['trainers']} honest + {cfg['cheaters']} "
-                 f"cheaters + {cfg['poisoners']} poisoners, rule {cfg['rule']}")
+    fig.suptitle(f"pot simulate: {cfg['spec']}, trainers: {cfg['trainers']} honest, "
+                 f"{cfg['cheaters']} cheating, {cfg['poisoners']} poisoning; rule {cfg['rule']}")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
