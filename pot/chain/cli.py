@@ -24,7 +24,7 @@ import click
 from pot.chain.abi import TrainRequest, encode_train_request
 from pot.chain.cid import reference_to_bytes32
 from pot.chain.exceptions import ChainError, InvalidCidError, OutOfRangeError, StateError
-from pot.chain.executor import Executor
+from pot.chain.executor import MAX_BUNDLE_BYTES, Executor
 from pot.chain.fixed_types import (
     U16,
     U32,
@@ -461,8 +461,14 @@ def prove_submit(
             --bundle bundle.json --height 123
     """
     verify = (ctx.obj or {}).get("verify") if isinstance(ctx.obj, dict) else None
+    try:  # a bundle is anyone's file: read no more than the cap + 1 bytes of it
+        with bundle_path.open("rb") as fh:
+            bundle = fh.read(MAX_BUNDLE_BYTES + 1)
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {bundle_path}: {e.strerror}",
+                                 param_hint="--bundle") from e
     receipt = _executor(state_path, verify or installed_verifier()).submit_proof(
-        job_id, round_number, trainer, bundle_path.read_bytes(), height
+        job_id, round_number, trainer, bundle, height
     )
     _emit(as_json, {
         "verdict": receipt.verdict,
