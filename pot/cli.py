@@ -182,18 +182,22 @@ def _write_atomic(path: Path, text: str) -> None:
 @json_option
 def verify(proofs: tuple[Path, ...], circuit_path: Path | None, circuit_id: str | None,
            allow_dev_srs: bool, circuits_dir: Path, as_json: bool) -> None:
-    """Verify step proofs against a pinned circuit.
+    """Verify step proofs or proof bundles against a pinned circuit.
 
-    Exit code 0 if every proof is valid, 1 if any is invalid, 2 if any input is malformed or the
-    circuit cannot be loaded.
+    A bundle is checked on its own: its challenge, openings, signature and proofs. What only the
+    chain knows (that its job, round, trainer and roots are the submission's) is checked by
+    `pot chain prove-submit`. Exit code 0 if every file is valid, 1 if any is invalid, 2 if any
+    input is malformed or the circuit cannot be loaded.
 
     \b
     Example:
         pot verify step.json --circuit circuits/mlp-tiny-0123abcd --allow-dev-srs --json
+        pot verify bundle.json --circuit circuits/mlp-tiny-0123abcd --allow-dev-srs
     """
+    from pot.bundle import Bundle
     from pot.circuit import find_circuit, load_circuit
     from pot.errors import CircuitError
-    from pot.verifier import read_step_proof, verify_step_proof
+    from pot.verifier import read_verifiable, verify_bundle, verify_step_proof
 
     if (circuit_path is None) == (circuit_id is None):
         raise PotClickException("give exactly one of --circuit or --circuit-id", EXIT_MALFORMED)
@@ -206,7 +210,9 @@ def verify(proofs: tuple[Path, ...], circuit_path: Path | None, circuit_id: str 
     worst = EXIT_OK
     for path in proofs:
         try:
-            verdict = verify_step_proof(read_step_proof(path), circuit, allow_dev_srs)
+            item = read_verifiable(path)
+            verdict = (verify_bundle(item, circuit, None, allow_dev_srs) if isinstance(item, Bundle)
+                       else verify_step_proof(item, circuit, allow_dev_srs))
             entry = {"file": str(path), **verdict.to_json()}
             worst = max(worst, EXIT_OK if verdict.ok else EXIT_INVALID)
         except MalformedInputError as e:

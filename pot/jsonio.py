@@ -102,8 +102,8 @@ def loads_limited(raw: bytes, what: str, max_bytes: int, max_depth: int = MAX_JS
         raise MalformedInputError(f"{what} is not a readable JSON file: {e}") from e
 
 
-def read_json_limited(path: Path, max_bytes: int, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Read and parse an untrusted JSON file; see :func:`loads_limited`.
+def read_limited(path: Path, max_bytes: int) -> bytes:
+    """Read an untrusted file of at most ``max_bytes`` bytes.
 
     The size is checked from the file system before the file is read, and at most
     ``max_bytes + 1`` bytes are read, so a file that grows, a pipe or a device such as
@@ -112,7 +112,7 @@ def read_json_limited(path: Path, max_bytes: int, max_depth: int = MAX_JSON_DEPT
     Raises
     ------
     MalformedInputError
-        If the file cannot be read, or as :func:`loads_limited`.
+        If the file cannot be read or is over ``max_bytes``.
     """
     try:
         size = path.stat().st_size
@@ -122,4 +122,17 @@ def read_json_limited(path: Path, max_bytes: int, max_depth: int = MAX_JSON_DEPT
             raw = fh.read(max_bytes + 1)
     except OSError as e:
         raise MalformedInputError(f"{path} is not a readable JSON file: {e}") from e
-    return loads_limited(raw, str(path), max_bytes, max_depth)
+    if len(raw) > max_bytes:
+        raise MalformedInputError(f"{path} is over the {max_bytes}-byte limit")
+    return raw
+
+
+def read_json_limited(path: Path, max_bytes: int, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Read and parse an untrusted JSON file; see :func:`read_limited` and :func:`loads_limited`.
+
+    Raises
+    ------
+    MalformedInputError
+        If the file cannot be read, or as :func:`loads_limited`.
+    """
+    return loads_limited(read_limited(path, max_bytes), str(path), max_bytes, max_depth)

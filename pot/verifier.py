@@ -46,7 +46,7 @@ from typing import Any
 from pot.bundle import Bundle
 from pot.circuit import Circuit
 from pot.errors import MalformedInputError
-from pot.jsonio import loads_limited, read_json_limited
+from pot.jsonio import loads_limited, read_json_limited, read_limited
 from pot.proof import MAX_PROOF_BYTES, StepProof
 
 MAX_STEP_PROOF_FILE_BYTES = 4 * MAX_PROOF_BYTES
@@ -75,6 +75,29 @@ class Verdict:
 
 
 VALID = Verdict(True, "ok", "the proof verifies")
+
+
+def read_verifiable(path: Path) -> StepProof | Bundle:
+    """Read a step proof or a proof bundle, told apart by its ``format`` field.
+
+    A bundle may have up to :data:`pot.bundle.MAX_BUNDLE_BYTES`, a step proof up to
+    :data:`MAX_STEP_PROOF_FILE_BYTES`.
+
+    Raises
+    ------
+    MalformedInputError
+        If the file is too large, not JSON, or neither a well-formed bundle nor step proof.
+    """
+    from pot.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES, bundle_from_json
+
+    raw = read_limited(path, MAX_BUNDLE_BYTES)
+    doc = loads_limited(raw, str(path), MAX_BUNDLE_BYTES)
+    if isinstance(doc, dict) and doc.get("format") == BUNDLE_FORMAT:
+        return bundle_from_json(doc)
+    if len(raw) > MAX_STEP_PROOF_FILE_BYTES:
+        raise MalformedInputError(f"{path} is {len(raw)} bytes, over the "
+                                  f"{MAX_STEP_PROOF_FILE_BYTES}-byte limit of a step proof")
+    return StepProof.from_json(doc)
 
 
 def read_step_proof(path: Path) -> StepProof:

@@ -9,6 +9,7 @@ touches: the pinned circuit's verifier files and a fresh temporary folder, nothi
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -19,10 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from eth_hash.auto import keccak
 
+from benchmarks.fuzz import BundleTarget, case_rng
 from pot.bundle import dump_bundle, load_bundle
 from pot.circuit import Circuit
+from pot.cli import main
 from pot.errors import MalformedInputError
 from pot.protocol.keys import derive_secret_key, public_key
 from pot.verifier import (
@@ -211,3 +215,42 @@ def test_path_text_in_any_field_is_malformed_input(honest_round: Any, text: str)
     proof = dump_bundle(honest_round.bundle).decode()
     with pytest.raises(MalformedInputError):
         load_step_proof_bytes(proof.replace('"pot.step-proof/1"', f'"{text}"', 1).encode())
+
+
+# ---- pot verify on bundle files -------------------------------------------------------------------
+
+
+def pot_verify(circuit: Circuit, *paths: Path) -> Any:
+    return CliRunner().invoke(main, ["verify", *map(str, paths), "--circuit", str(circuit.path),
+                                     "--allow-dev-srs", "--json"])
+
+
+def test_pot_verify_judges_bundle_files(honest_round: Any, tiny_circuit: Circuit,
+                                        tmp_path: Path) -> None:
+    files = {"honest": dump_bundle(honest_round.bundle),
+             "inflated": dump_bundle(resigned(honest_round, batch_size=4096)),
+             "broken": dump_bundle(honest_round.bundle)[:-100]}
+    for name, raw in files.items():
+        (tmp_path / f"{name}.json").write_bytes(raw)
+    alone = pot_verify(tiny_circuit, tmp_path / "honest.json")
+    assert alone.exit_code == 0, alone.output
+    result = pot_verify(tiny_circuit, *(tmp_path / f"{name}.json" for name in files))
+    assert result.exit_code == 2
+    assert [r["reason"] for r in json.loads(result.output)["results"]] == \
+        ["ok", "wrong_batch_size", "malformed"]
+
+
+def test_pot_verify_on_mutated_bundles_never_raises_and_accepts_only_the_honest_meaning(
+        honest_round: Any, tiny_circuit: Circuit, tmp_path: Path) -> None:
+    target = BundleTarget(tiny_circuit, honest_round)
+    paths = []
+    for i in range(40):
+        _, (raw, _, _) = target.generate(case_rng(2, "pot verify", i))
+        paths.append(tmp_path / f"case-{i}.json")
+        paths[-1].write_bytes(raw)
+    result = pot_verify(tiny_circuit, *paths)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code in (0, 1, 2)
+    for path, entry in zip(paths, json.loads(result.output)["results"], strict=True):
+        if entry["valid"]:
+            assert load_bundle(path.read_bytes()) == honest_round.bundle
