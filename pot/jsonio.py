@@ -27,10 +27,32 @@ from pot.errors import MalformedInputError
 MAX_JSON_DEPTH = 32
 MAX_JSON_INT_DIGITS = 80
 """Digits of the longest integer literal accepted; a uint256 has at most 78."""
+MAX_JSON_VALUES = 1 << 20
+"""Most values (numbers, strings, arrays, objects, literals) in one document. Python objects cost
+50 to 70 bytes each, so without this 16 MiB of ``[[],[],...]`` parses to about 800 MiB; with it, a
+document parses to at most about 100 MiB. A legal bundle has at most 64 proofs of 4096 instances."""
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _STRING = re.compile(rb'"[^"]*"')  # linear: only the last quote can lack its closing one
 _BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+def _skeleton(data: bytes) -> bytes:
+    """``data`` without escapes and string contents: the brackets, commas and literals."""
+    data = _STRING.sub(b"", _ESCAPE.sub(b"", data))
+    unterminated = data.find(b'"')
+    return data if unterminated < 0 else data[:unterminated]  # the rest is inside a string
+
+
+def _depth(skeleton: bytes) -> int:
+    steps = skeleton.translate(_BRACKET_STEPS, _NOT_BRACKETS)  # 2 per opening, 0 per closing
+    return max(0, max(map(operator.sub, itertools.accumulate(steps), itertools.count(1)),
+                      default=0))
+
+
+def _values(skeleton: bytes) -> int:
+    """An upper bound on the number of values: one, plus one per comma and per container."""
+    return 1 + skeleton.count(b",") + skeleton.count(b"[") + skeleton.count(b"{")
 
 
 def json_depth(text: str | bytes) -> int:
@@ -43,24 +65,20 @@ def json_depth(text: str | bytes) -> int:
     not JSON, and ``json.loads`` stops at that backslash, before any bracket after it.
     """
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else bytes(text)
-    data = _STRING.sub(b"", _ESCAPE.sub(b"", data))
-    unterminated = data.find(b'"')
-    if unterminated >= 0:
-        data = data[:unterminated]  # the rest is inside a string that never ends
-    steps = data.translate(_BRACKET_STEPS, _NOT_BRACKETS)  # 2 per opening, 0 per closing
-    return max(0, max(map(operator.sub, itertools.accumulate(steps), itertools.count(1)),
-                      default=0))
+    return _depth(_skeleton(data))
 
 
-def loads_limited(raw: bytes, what: str, max_bytes: int, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """Parse untrusted JSON bytes within a size and depth limit.
+def loads_limited(raw: bytes, what: str, max_bytes: int, max_depth: int = MAX_JSON_DEPTH,
+                  max_values: int = MAX_JSON_VALUES) -> Any:
+    """Parse untrusted JSON bytes within a size, depth and value-count limit.
 
     Raises
     ------
     MalformedInputError
-        If ``raw`` is over ``max_bytes``, not UTF-8, nested deeper than ``max_depth``, or not
-        JSON; if an object repeats a key, an integer has more than ``MAX_JSON_INT_DIGITS`` digits,
-        or a number is not finite (``NaN``, ``Infinity``, ``1e400``).
+        If ``raw`` is over ``max_bytes``, not UTF-8, nested deeper than ``max_depth``, holds more
+        than ``max_values`` values, or is not JSON; if an object repeats a key, an integer has
+        more than ``MAX_JSON_INT_DIGITS`` digits, or a number is not finite (``NaN``,
+        ``Infinity``, ``1e400``).
     """
     if len(raw) > max_bytes:
         raise MalformedInputError(f"{what} is {len(raw)} bytes, over the {max_bytes}-byte limit")
@@ -68,9 +86,13 @@ def loads_limited(raw: bytes, what: str, max_bytes: int, max_depth: int = MAX_JS
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise MalformedInputError(f"{what} is not a readable JSON file: not UTF-8") from e
-    if json_depth(raw) > max_depth:
+    skeleton = _skeleton(raw)
+    if _depth(skeleton) > max_depth:
         raise MalformedInputError(f"{what} is not a readable JSON file: nested deeper than "
                                   f"{max_depth} levels")
+    if _values(skeleton) > max_values:
+        raise MalformedInputError(f"{what} is not a readable JSON file: more than {max_values} "
+                                  "values")
 
     def _reject_constant(name: str) -> Any:
         raise MalformedInputError(f"{what} is not a readable JSON file: {name} is not allowed")

@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 
 from pot.bundle import load_bundle
 from pot.errors import MalformedInputError
-from pot.jsonio import MAX_JSON_DEPTH, MAX_JSON_INT_DIGITS, json_depth, loads_limited, read_json_limited
+from pot.jsonio import (
+    MAX_JSON_DEPTH,
+    MAX_JSON_INT_DIGITS,
+    MAX_JSON_VALUES,
+    json_depth,
+    loads_limited,
+    read_json_limited,
+)
 from pot.verifier import load_step_proof_bytes
 
 
@@ -115,6 +122,18 @@ def test_deep_nesting_is_refused_before_the_parser_recurses(depth: int) -> None:
     with pytest.raises(MalformedInputError, match=f"deeper than {MAX_JSON_DEPTH}"):
         loads_limited(text, "bundle", len(text))
     assert loads_limited(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH, "x", 1000) is not None
+
+
+def test_a_document_of_more_values_than_the_cap_is_refused_before_parsing() -> None:
+    # 16 MiB of [[],[],...] parsed to about 800 MiB of Python lists; the cap keeps any
+    # document near 100 MiB. Commas inside strings are not values.
+    over = b"[" + b",".join([b"0"] * MAX_JSON_VALUES) + b"]"
+    with pytest.raises(MalformedInputError, match=f"more than {MAX_JSON_VALUES} values"):
+        loads_limited(over, "bundle", len(over))
+    at_cap = b"[" + b",".join([b"0"] * (MAX_JSON_VALUES - 1)) + b"]"
+    assert len(loads_limited(at_cap, "bundle", len(at_cap))) == MAX_JSON_VALUES - 1
+    commas = json.dumps(["," * 100_000, "[{" * 100_000]).encode()
+    assert loads_limited(commas, "x", len(commas), max_values=3) == ["," * 100_000, "[{" * 100_000]
 
 
 def test_brackets_inside_strings_do_not_count_as_nesting() -> None:

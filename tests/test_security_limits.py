@@ -32,7 +32,7 @@ from pot.chain.hyperparams import MAX_PARAM_COUNT
 from pot.errors import MalformedInputError
 from pot.fixtures.check import check_fixtures
 from pot.fixtures.core import MAX_FIXTURE_FILE_BYTES
-from pot.jsonio import MAX_JSON_DEPTH
+from pot.jsonio import MAX_JSON_DEPTH, MAX_JSON_VALUES
 from pot.proof import MAX_INSTANCES, MAX_PROOF_BYTES
 from pot.verifier import MAX_STEP_PROOF_FILE_BYTES, load_step_proof_bytes, read_step_proof
 
@@ -49,7 +49,7 @@ def test_the_limits_are_the_documented_ones() -> None:
     assert (MAX_BUNDLE_BYTES, CHAIN_MAX_BUNDLE_BYTES) == (16 * MIB, 16 * MIB)
     assert (MAX_STEPS, MAX_SAMPLED_STEPS, MAX_PATH_NODES) == (1 << 20, 64, 64)
     assert (MAX_STEP_PROOF_FILE_BYTES, MAX_PROOF_BYTES, MAX_INSTANCES) == (4 * MIB, MIB, 4096)
-    assert (MAX_JSON_DEPTH, MAX_FIXTURE_FILE_BYTES) == (32, 16 * MIB)
+    assert (MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_FIXTURE_FILE_BYTES) == (32, 1 << 20, 16 * MIB)
     assert MAX_PARAM_COUNT * 8 == 32 * MIB  # the largest dense update a job can declare
 
 
