@@ -46,9 +46,9 @@ timeouts
     cases that ran longer than the target's limit (``TIME_LIMIT_S``); Python code is interrupted
     there by ``SIGALRM``.
 worst s, mem MiB, RSS MiB
-    the slowest case; how far the worst case raised the worker's peak resident set above what it
-    was before the first case (native allocations included); the peak resident set of a worker
-    process (imports, ezkl and the corpus included).
+    the slowest case; the largest peak resident set of one case above the resident set it started
+    from (Linux ``VmHWM``, reset before each case: native allocations included, the input itself
+    not); the peak resident set of a worker process (imports, ezkl and the corpus included).
 
 Run (the first run builds the tiny circuit and one honest bundle, a few minutes)::
 
@@ -952,8 +952,18 @@ def rss_bytes() -> int:
 
 
 def peak_rss_bytes() -> int:
-    """The high-water mark of this process's resident set (Linux reports KiB)."""
+    """The high-water mark of this process's resident set since the last :func:`reset_peak`."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def reset_peak() -> None:
+    """Start the high-water mark again from the current resident set (Linux ``clear_refs``)."""
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as fh:
+        fh.write("5")
 
 
 def run_cases(target: Target, start: int, stop: int, seed: int,
@@ -964,12 +974,14 @@ def run_cases(target: Target, start: int, stop: int, seed: int,
     began = time.perf_counter()
     with contextlib.suppress(Exception):  # imports and caches, untimed
         target.judge(target.generate(random.Random("warm-up"))[1])
-    baseline = rss_bytes()
+    process_peak = 0
     try:
         for i in range(start, stop):
             desc, case = target.generate(case_rng(seed, target.name, i))
             failure = None
-            high_water = peak_rss_bytes()
+            process_peak = max(process_peak, peak_rss_bytes())
+            reset_peak()
+            before = rss_bytes()
             t0 = time.perf_counter()
             try:
                 with time_limit(limit):
@@ -982,8 +994,9 @@ def run_cases(target: Target, start: int, stop: int, seed: int,
                 stats.tracebacks += 1
             elapsed = time.perf_counter() - t0
             stats.cases += 1
-            if peak_rss_bytes() > high_water:  # this case raised the process's high-water mark
-                stats.worst_mem_bytes, stats.worst_mem_case = peak_rss_bytes() - baseline, i
+            used = peak_rss_bytes() - before  # this case's peak above where it started
+            if used > stats.worst_mem_bytes:
+                stats.worst_mem_bytes, stats.worst_mem_case = used, i
             if elapsed > stats.worst_s:
                 stats.worst_s, stats.worst_case = elapsed, i
             if elapsed > limit and failure is None:
@@ -1005,7 +1018,7 @@ def run_cases(target: Target, start: int, stop: int, seed: int,
                     (out / f"{target.name}-{i}.txt").write_text(f"{desc}\n{failure}\n")
     finally:
         stats.wall_s = time.perf_counter() - began
-        stats.peak_rss_bytes = peak_rss_bytes()
+        stats.peak_rss_bytes = max(process_peak, peak_rss_bytes())
     return stats
 
 
@@ -1064,6 +1077,141 @@ def run_target(name: str, cases: int, seed: int = 0, workers: int = 1, cache: Pa
     return total
 
 
+# ---- the largest inputs each limit lets through ----------------------------------------------------
+
+
+def _fill(unit: bytes, cap: int, head: bytes = b"[", tail: bytes = b"]") -> bytes:
+    """``head + unit,unit,... + tail`` of at most ``cap`` bytes."""
+    n = (cap - len(head) - len(tail) + 1) // (len(unit) + 1)
+    return head + b",".join([unit] * n) + tail
+
+
+def _largest_step_proof_hex(cache: Path) -> bytes:
+    from pot.verifier import MAX_STEP_PROOF_FILE_BYTES
+
+    _, honest = cached_honest_round(cache)
+    doc = honest.bundle.openings[0].proof.to_json()
+    doc["proof"] = "0x" + "ab" * ((MAX_STEP_PROOF_FILE_BYTES - 2000) // 2)
+    return json.dumps(doc).encode()
+
+
+def _judge_bundle_bytes(data: bytes) -> str:
+    from pot.bundle import load_bundle
+
+    try:
+        load_bundle(data)
+        return "accepted"
+    except MalformedInputError as e:
+        return "malformed: " + str(e)[:60]
+
+
+def _judge_step_proof_bytes(data: bytes) -> str:
+    from pot.verifier import load_step_proof_bytes
+
+    try:
+        load_step_proof_bytes(data)
+        return "accepted"
+    except MalformedInputError as e:
+        return "malformed: " + str(e)[:60]
+
+
+def _judge_calldata(data: bytes) -> str:
+    from pot.chain.exceptions import ChainError
+
+    target = TrainRequestTarget()
+    try:
+        target.executor.train_request(target.caller, 0, data, 2**64 - 1, 1)
+        return "accepted"
+    except ChainError as e:
+        return type(e).__name__
+
+
+def _judge_fixture_file(data: bytes) -> str:
+    from pot.fixtures.check import check_fixtures
+
+    path = Path(tempfile.mkdtemp(prefix="pot-fuzz-limit-")) / "big.json"
+    path.write_bytes(data)
+    report = check_fixtures([path])
+    return f"{report.passed} passed, {len(report.failures)} failed" + "".join(
+        f"; {f.reason[:60]}" for f in report.broken_files)
+
+
+def _largest_calldata() -> bytes:
+    from pot.chain.abi import HYPERPARAMS_DATA_OFFSET, HYPERPARAMS_HEAD_OFFSET
+    from pot.chain.gas import MAX_CALLDATA_BYTES
+
+    body = bytes(MAX_CALLDATA_BYTES - HYPERPARAMS_DATA_OFFSET)
+    return (b"\x01" * HYPERPARAMS_HEAD_OFFSET + (HYPERPARAMS_HEAD_OFFSET + 32).to_bytes(32, "big")
+            + len(body).to_bytes(32, "big") + body)
+
+
+def _largest_fixture_file() -> bytes:
+    from pot.fixtures.core import MAX_FIXTURE_FILE_BYTES
+
+    one = json.dumps(next(iter(fixture_cases()["hyperparams"].values()))).encode()
+    n = MAX_FIXTURE_FILE_BYTES // (len(one) + 16)
+    return b"{" + b",".join(b'"c%d":' % i + one for i in range(n)) + b"}"
+
+
+def _probe_input(name: str, cache: Path) -> tuple[Callable[[bytes], str], bytes]:
+    """The largest input of one kind that its limits let through, and its reader."""
+    from pot.bundle import MAX_BUNDLE_BYTES
+    from pot.jsonio import MAX_JSON_VALUES
+
+    cap, values = MAX_BUNDLE_BYTES, MAX_JSON_VALUES - 2
+    inputs: dict[str, tuple[Callable[[bytes], str], Callable[[], bytes]]] = {
+        "bundle: 16 MiB of [] arrays": (_judge_bundle_bytes, lambda: _fill(b"[]", cap)),
+        "bundle: 2^20 values of [] arrays": (_judge_bundle_bytes,
+                                             lambda: b"[" + b",".join([b"[]"] * (values // 2)) + b"]"),
+        "bundle: 2^20 values of {} objects": (_judge_bundle_bytes,
+                                              lambda: b"[" + b",".join([b"{}"] * (values // 2)) + b"]"),
+        "bundle: 2^20 short strings": (_judge_bundle_bytes,
+                                       lambda: b"[" + b",".join([b'"0x12"'] * values) + b"]"),
+        "bundle: 16 MiB of 80-digit integers": (_judge_bundle_bytes, lambda: _fill(b"9" * 80, cap)),
+        "bundle: 16 MiB, nested 32 deep": (_judge_bundle_bytes,
+                                           lambda: _fill(b"[" * 31 + b"0" + b"]" * 31, cap)),
+        "bundle: 16 MiB string": (_judge_bundle_bytes, lambda: b'"' + b"a" * (cap - 2) + b'"'),
+        "bundle: 16 MiB + 1 byte": (_judge_bundle_bytes, lambda: b" " * (cap + 1)),
+        "step_proof: 4 MiB of proof hex": (_judge_step_proof_bytes,
+                                           lambda: _largest_step_proof_hex(cache)),
+        "train_request: 128 KiB calldata": (_judge_calldata, _largest_calldata),
+        "fixtures: 16 MiB file of small cases": (_judge_fixture_file, _largest_fixture_file),
+    }
+    reader, build = inputs[name]
+    return reader, build()
+
+
+def _run_probe(args: tuple[str, str]) -> dict[str, Any]:
+    name, cache = args
+    reader, data = _probe_input(name, Path(cache))
+    reset_peak()  # the input is built: count only the reading
+    baseline = rss_bytes()
+    t0 = time.perf_counter()
+    outcome = reader(data)
+    return {"input": name, "size": f"{len(data) / MIB:.2f} MiB", "outcome": outcome,
+            "seconds": time.perf_counter() - t0,
+            "mem_mib": max(0, peak_rss_bytes() - baseline) / MIB}
+
+
+LIMIT_PROBES = (
+    "bundle: 16 MiB of [] arrays", "bundle: 2^20 values of [] arrays",
+    "bundle: 2^20 values of {} objects", "bundle: 2^20 short strings",
+    "bundle: 16 MiB of 80-digit integers", "bundle: 16 MiB, nested 32 deep",
+    "bundle: 16 MiB string", "bundle: 16 MiB + 1 byte", "step_proof: 4 MiB of proof hex",
+    "train_request: 128 KiB calldata", "fixtures: 16 MiB file of small cases",
+)
+
+
+def run_limits(cache: Path) -> list[dict[str, Any]]:
+    """Each probe in a fresh process, so its memory is its own."""
+    ctx = multiprocessing.get_context("spawn")
+    rows = []
+    for name in LIMIT_PROBES:
+        with ProcessPoolExecutor(1, mp_context=ctx, initializer=_quiet_worker) as pool:
+            rows.append(pool.submit(_run_probe, (name, str(cache))).result())
+    return rows
+
+
 HEADER = ("target", "cases", "tracebacks", "false accepts", "timeouts", "accepted", "worst s",
           "mem MiB", "RSS MiB", "wall s")
 
@@ -1095,9 +1243,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="failing inputs are saved here, with their traceback")
     parser.add_argument("--only", type=int, help="replay this one case of each target, verbosely")
+    parser.add_argument("--limits", action="store_true",
+                        help="time and memory of the largest input each limit lets through")
     parser.add_argument("--json", dest="as_json", action="store_true", help="also print JSON")
     args = parser.parse_args(argv)
 
+    if args.limits:
+        for row in run_limits(args.cache):
+            print(f"{row['input']:<38} {row['size']:>10}  {row['seconds']:6.2f} s  "
+                  f"{row['mem_mib']:6.0f} MiB  {row['outcome']}", flush=True)
+        return 0
     if args.only is not None:
         for name in args.targets:
             stats = run_cases(make_target(name, args.cache), args.only, args.only + 1, args.seed,
