@@ -8,8 +8,11 @@ The limits are tabled in ``docs/security.md``.
 from __future__ import annotations
 
 import json
+import os
 import re
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +160,16 @@ def test_prove_submit_reads_no_more_of_a_bundle_than_the_cap(tmp_path: Path) -> 
     assert result.exit_code == 1
     assert "reverted (BundleTooLargeError): bundle is 16777217 bytes, the cap is 16777216" in \
         result.output
+
+
+def test_chain_import_of_a_deeply_nested_file_is_a_usage_error_not_a_crash(tmp_path: Path) -> None:
+    # json.load recursed into 100 000 arrays and died of a segmentation fault; run it in a child
+    # so that a regression fails this test instead of killing the suite.
+    source = tmp_path / "export.json"
+    source.write_text("[" * 100_000 + "]" * 100_000)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    result = subprocess.run([sys.executable, "-m", "pot.cli", "chain", "import", "--state",
+                             str(tmp_path / "replica.db"), str(source)],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "nested deeper than 32 levels" in result.stderr

@@ -45,12 +45,16 @@ from pot.chain.hyperparams import (
 )
 from pot.chain.store import Store
 from pot.clikit import EXIT_INVALID, PotClickException, boundary, emit_json, json_option
+from pot.errors import MalformedInputError
+from pot.jsonio import loads_limited
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_STATE_FILE = "pot-chain.db"
 DEFAULT_GAS_LIMIT = 10_000_000
 DEFAULT_WINDOW_BLOCKS = 10
+MAX_EXPORT_BYTES = 1 << 30
+MAX_EXPORT_VALUES = 1 << 26
 
 LOSS_NAMES = {"cross-entropy": LossId.CROSS_ENTROPY, "mse": LossId.MSE}
 RULE_NAMES = {
@@ -605,7 +609,7 @@ def export_command(state_path: Path, output: Any) -> None:
 
 @chain.command("import")
 @state_option
-@click.argument("source", type=click.File("r"))
+@click.argument("source", type=click.File("rb"))
 @json_option
 @boundary
 @reverts
@@ -616,9 +620,12 @@ def import_command(state_path: Path, source: Any, as_json: bool) -> None:
     Example:
         pot chain import --state replica.db state.json
     """
+    # An export may come from a peer: read it through the guarded parser (a deeply nested file
+    # crashed json.load with a segmentation fault), within generous size and value caps.
     try:
-        export = json.load(source)
-    except json.JSONDecodeError as e:
+        export = loads_limited(source.read(MAX_EXPORT_BYTES + 1), "state export", MAX_EXPORT_BYTES,
+                               max_values=MAX_EXPORT_VALUES)
+    except MalformedInputError as e:
         raise click.BadParameter(f"not JSON: {e}", param_hint="SOURCE") from e
     store = Store.import_state(state_path, export)
     click.get_current_context().call_on_close(store.close)
