@@ -63,7 +63,7 @@ WORDS = st.one_of(
 @given(st.one_of(st.binary(max_size=600),
                  st.builds(lambda words, tail: b"".join(words) + tail,
                            st.lists(WORDS, min_size=5, max_size=10), st.binary(max_size=96))))
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_calldata_decodes_to_its_one_encoding_or_is_refused(calldata: bytes) -> None:
     try:
         request = decode_train_request(calldata)
@@ -90,7 +90,7 @@ def hyperparams_records(draw: st.DrawFn) -> bytes:
 
 
 @given(st.one_of(st.binary(max_size=100), hyperparams_records()))
-@settings(max_examples=250)
+@settings(max_examples=250, deadline=None)
 def test_hyperparams_decode_to_their_one_encoding_or_are_refused(data: bytes) -> None:
     try:
         hp = decode_hyperparams(data)
@@ -118,7 +118,7 @@ def sparse_messages(draw: st.DrawFn) -> bytes:
 
 
 @given(st.one_of(st.binary(max_size=200), sparse_messages()))
-@settings(max_examples=250)
+@settings(max_examples=250, deadline=None)
 def test_compressed_updates_decode_to_their_one_encoding_or_are_refused(data: bytes) -> None:
     try:
         update = decode_sparse(data, SPARSE_DIM, SPARSE_K)
@@ -138,7 +138,8 @@ JSON_VALUES = st.recursive(
 
 
 @given(st.one_of(JSON_VALUES, st.dictionaries(st.text(max_size=10), JSON_VALUES, max_size=3)))
-@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_any_json_fixture_file_is_reported_never_raised(tmp_path: Path, value: object) -> None:
     path = tmp_path / "fuzz.json"
     path.write_text(json.dumps(value))
@@ -150,7 +151,7 @@ def test_any_json_fixture_file_is_reported_never_raised(tmp_path: Path, value: o
 
 
 @given(st.binary(max_size=300))
-@settings(max_examples=250)
+@settings(max_examples=250, deadline=None)
 def test_any_bytes_are_json_or_malformed_input(raw: bytes) -> None:
     with contextlib.suppress(MalformedInputError):
         loads_limited(raw, "fuzz", 1000)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pot.bundle import load_bundle
@@ -59,11 +59,13 @@ def reference_depth(text: str) -> tuple[int, int]:
 
 
 @given(st.text(alphabet='[]{}"ax,:0', max_size=300))
+@settings(deadline=None)
 def test_depth_scan_equals_the_character_by_character_reference(text: str) -> None:
     assert json_depth(text) == reference_depth(text)[0]
 
 
 @given(st.text(alphabet='[]{}"\\ax,:0', max_size=300))
+@settings(deadline=None)
 def test_depth_scan_never_undercounts_what_the_parser_can_reach(text: str) -> None:
     # After a backslash outside a string the parser stops; before it, the scans agree.
     best, stop = reference_depth(text)
@@ -74,6 +76,7 @@ def test_depth_scan_never_undercounts_what_the_parser_can_reach(text: str) -> No
 @given(st.recursive(st.none() | st.integers() | st.text(alphabet='[]{}"\\ab'),
                     lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c,
                                                                         max_size=3)))
+@settings(deadline=None)
 def test_depth_scan_counts_the_nesting_of_real_documents(value: object) -> None:
     text = json.dumps(value)
     assert json_depth(text) == reference_depth(text)[0]
