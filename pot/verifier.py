@@ -21,6 +21,7 @@ Reason codes, in the order the checks run (cheap checks first, the signature and
 ``duplicate_indices``    a challenged index appears twice
 ``too_few_samples``      fewer challenged steps than the job's k
 ``instance_count``       a proof's public instance count differs from the circuit's
+``wrong_batch_size``     the bundle's batch size is not the one the circuit proves
 ``challenge_mismatch``   the indices are not the ones the beacon derives
 ``opening_mismatch``     the openings do not follow the indices one to one
 ``bad_merkle_path``      a step's leaf t or t+1 does not open to the root
@@ -29,6 +30,8 @@ Reason codes, in the order the checks run (cheap checks first, the signature and
 ``batch_not_in_dataset`` a step's batch does not open in the dataset commitment
 ``bad_signature``        the BLS signature does not verify under the trainer's key
 ``proof_invalid``        ezkl's verifier rejected a proof
+``proof_trailing_bytes`` a proof verifies but carries bytes after its end (see
+                         :func:`proof_is_minimal`)
 =======================  ===================================================================
 """
 
@@ -43,7 +46,7 @@ from typing import Any
 from pot.bundle import MAX_BUNDLE_BYTES, Bundle
 from pot.circuit import Circuit
 from pot.errors import MalformedInputError
-from pot.jsonio import loads_limited, read_json_limited
+from pot.jsonio import loads_limited, read_json_limited, read_limited
 from pot.proof import MAX_PROOF_BYTES, StepProof
 
 MAX_STEP_PROOF_FILE_BYTES = 4 * MAX_PROOF_BYTES
@@ -72,6 +75,29 @@ class Verdict:
 
 
 VALID = Verdict(True, "ok", "the proof verifies")
+
+
+def read_verifiable(path: Path) -> StepProof | Bundle:
+    """Read a step proof or a proof bundle, told apart by its ``format`` field.
+
+    A bundle may have up to :data:`pot.bundle.MAX_BUNDLE_BYTES`, a step proof up to
+    :data:`MAX_STEP_PROOF_FILE_BYTES`.
+
+    Raises
+    ------
+    MalformedInputError
+        If the file is too large, not JSON, or neither a well-formed bundle nor step proof.
+    """
+    from pot.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES, bundle_from_json
+
+    raw = read_limited(path, MAX_BUNDLE_BYTES)
+    doc = loads_limited(raw, str(path), MAX_BUNDLE_BYTES)
+    if isinstance(doc, dict) and doc.get("format") == BUNDLE_FORMAT:
+        return bundle_from_json(doc)
+    if len(raw) > MAX_STEP_PROOF_FILE_BYTES:
+        raise MalformedInputError(f"{path} is {len(raw)} bytes, over the "
+                                  f"{MAX_STEP_PROOF_FILE_BYTES}-byte limit of a step proof")
+    return StepProof.from_json(doc)
 
 
 def read_step_proof(path: Path) -> StepProof:
@@ -103,6 +129,17 @@ def ezkl_verify(circuit: Circuit, proof: bytes, instances: tuple[int, ...]) -> b
             return False
 
 
+def proof_is_minimal(circuit: Circuit, proof: bytes, instances: tuple[int, ...]) -> bool:
+    """Whether a proof that verifies has no bytes after its end.
+
+    ezkl reads a proof from the front and ignores whatever follows it, so ``proof + junk``
+    verifies whenever ``proof`` does: one statement would have many proofs, and a bundle many
+    byte strings. A verified proof is minimal exactly when dropping its last byte makes it fail.
+    Costs one more ezkl verification; call it only on a proof that verified.
+    """
+    return not ezkl_verify(circuit, proof[:-1], instances)
+
+
 def verify_step_proof(step: StepProof, circuit: Circuit, allow_dev_srs: bool = False) -> Verdict:
     """Verify one step proof under ``circuit``.
 
@@ -127,6 +164,8 @@ def verify_step_proof(step: StepProof, circuit: Circuit, allow_dev_srs: bool = F
                        f"instances, the circuit has {expected}")
     if not ezkl_verify(circuit, step.proof, step.instances):
         return Verdict(False, "proof_invalid", "ezkl's verifier rejected the proof")
+    if not proof_is_minimal(circuit, step.proof, step.instances):
+        return Verdict(False, "proof_trailing_bytes", "the proof carries bytes after its end")
     return VALID
 
 
@@ -208,6 +247,10 @@ def _structure_verdict(b: Bundle, circuit: Circuit, exp: Expected) -> Verdict | 
         if len(o.proof.instances) != want:
             return _reject("instance_count", f"step {o.index}'s proof has "
                            f"{len(o.proof.instances)} instances, the circuit has {want}")
+    # The circuit proves batches of exactly this size; the bundle's figure weighs the update.
+    if b.batch_size != circuit.spec.batch_size:
+        return _reject("wrong_batch_size", f"the bundle claims batches of {b.batch_size} samples, "
+                       f"the circuit proves batches of {circuit.spec.batch_size}")
     return None
 
 
@@ -300,6 +343,9 @@ def verify_bundle(bundle: Bundle, circuit: Circuit, expected: Expected | None = 
     for o in bundle.openings:
         if not ezkl_verify(circuit, o.proof.proof, o.proof.instances):
             return _reject("proof_invalid", f"ezkl's verifier rejected the proof of step {o.index}")
+        if not proof_is_minimal(circuit, o.proof.proof, o.proof.instances):
+            return _reject("proof_trailing_bytes", f"the proof of step {o.index} carries bytes "
+                           "after its end")
     return Verdict(True, "ok", f"{len(bundle.openings)} sampled steps of {bundle.steps} verify")
 
 

@@ -26,7 +26,7 @@ import click
 from pot.chain.abi import TrainRequest, encode_train_request
 from pot.chain.cid import reference_to_bytes32
 from pot.chain.exceptions import ChainError, InvalidCidError, OutOfRangeError, StateError
-from pot.chain.executor import ClaimReceipt, Executor
+from pot.chain.executor import MAX_BUNDLE_BYTES, ClaimReceipt, Executor
 from pot.chain.fixed_types import (
     U16,
     U32,
@@ -54,13 +54,16 @@ from pot.clikit import (
     emit_json,
     json_option,
 )
-from pot.errors import SpecError
+from pot.errors import MalformedInputError, SpecError
+from pot.jsonio import loads_limited
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_STATE_FILE = "pot-chain.db"
 DEFAULT_GAS_LIMIT = 10_000_000
 DEFAULT_WINDOW_BLOCKS = 10
+MAX_EXPORT_BYTES = 1 << 30
+MAX_EXPORT_VALUES = 1 << 26
 
 LOSS_NAMES = {"cross-entropy": LossId.CROSS_ENTROPY, "mse": LossId.MSE}
 RULE_NAMES = {
@@ -608,8 +611,14 @@ def prove_submit(
         pot chain prove-submit --job 0x... --round 0 --trainer 0x97f1... \\
             --bundle bundle.json --height 123 --circuits circuits
     """
+    try:  # a bundle is anyone's file: read no more than the cap + 1 bytes of it
+        with bundle_path.open("rb") as fh:
+            bundle = fh.read(MAX_BUNDLE_BYTES + 1)
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {bundle_path}: {e.strerror}",
+                                 param_hint="--bundle") from e
     receipt = _executor(state_path, circuits_dir, allow_dev_srs).submit_proof(
-        job_id, round_number, trainer, bundle_path.read_bytes(), height
+        job_id, round_number, trainer, bundle, height
     )
     _emit(as_json, {
         "verdict": receipt.verdict,
@@ -938,7 +947,7 @@ def export_command(state_path: Path, output: Any) -> None:
 
 @chain.command("import")
 @state_option
-@click.argument("source", type=click.File("r"))
+@click.argument("source", type=click.File("rb"))
 @json_option
 @boundary
 @reverts
@@ -949,9 +958,12 @@ def import_command(state_path: Path, source: Any, as_json: bool) -> None:
     Example:
         pot chain import --state replica.db state.json
     """
+    # An export may come from a peer: read it through the guarded parser (a deeply nested file
+    # crashed json.load with a segmentation fault), within generous size and value caps.
     try:
-        export = json.load(source)
-    except json.JSONDecodeError as e:
+        export = loads_limited(source.read(MAX_EXPORT_BYTES + 1), "state export", MAX_EXPORT_BYTES,
+                               max_values=MAX_EXPORT_VALUES)
+    except MalformedInputError as e:
         raise click.BadParameter(f"not JSON: {e}", param_hint="SOURCE") from e
     from pot.node import payload_commitment
 

@@ -330,7 +330,8 @@ def save_secret_key(path: str | os.PathLike[str], sk: SecretKey) -> None:
 def load_secret_key(path: str | os.PathLike[str]) -> SecretKey:
     """Read a secret key file written by :func:`save_secret_key`.
 
-    The permissions are checked on the opened file (no race between check and read).
+    The permissions are checked on the opened file (no race between check and read). The file is
+    opened without blocking, so a FIFO at ``path`` is refused instead of waiting for a writer.
 
     Raises
     ------
@@ -343,7 +344,7 @@ def load_secret_key(path: str | os.PathLike[str]) -> SecretKey:
     """
     name = os.fspath(path)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError as e:
         raise KeyFileError(f"no key file at {name}") from e
     except OSError as e:
