@@ -38,10 +38,13 @@ false accepts
     the decoded value) differs from the input: a second encoding of one value. ``fixtures``: a case
     is reported as passed although its hashed content is not that of any committed case and the
     mutation left its hash as it was (integrity; test names are labels, not content); or, in cases
-    whose mutation re-hashes the content,
-    a case passes whose ``expected`` or ``expected_error`` was changed, or whose input was changed
-    in a field the output is a function of (``hyperparams``: any input; ``train_request``:
-    ``chain_id``, ``caller``, ``nonce``, ``calldata``) while its expected output stayed the same.
+    whose mutation re-hashes the content, a case passes whose ``expected`` or ``expected_error``
+    was changed, or whose input was changed in a field the output is a function of
+    (``hyperparams``: any input; ``train_request``: ``chain_id``, ``caller``, ``nonce``,
+    ``calldata``) while its expected output stayed the same.
+accepted
+    cases the target accepted (an ok verdict, a decoded value, a fixture case passed): each one was
+    checked by the false-accept rule above.
 timeouts
     cases that ran longer than the target's limit (``TIME_LIMIT_S``); Python code is interrupted
     there by ``SIGALRM``.
@@ -54,6 +57,7 @@ Run (the first run builds the tiny circuit and one honest bundle, a few minutes)
 
     python benchmarks/fuzz.py --cases 10000 --workers 2
     python benchmarks/fuzz.py --targets bundle --only 1234      # replay one case, verbosely
+    python benchmarks/fuzz.py --limits       # the largest input each limit lets through
 """
 
 from __future__ import annotations
@@ -88,6 +92,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 import numpy as np  # noqa: E402
 
 from pot.errors import MalformedInputError  # noqa: E402
+from pot.protocol.encoding import BN254_SCALAR_ORDER  # noqa: E402
 
 TARGETS = ("bundle", "step_proof", "train_request", "hyperparams", "sparse", "fixtures")
 TIME_LIMIT_S = {"bundle": 30.0, "step_proof": 10.0, "train_request": 2.0, "hyperparams": 1.0,
@@ -96,7 +101,6 @@ DEFAULT_CACHE = ROOT / "runs" / "fuzz-cache"
 DEFAULT_OUT = ROOT / "runs" / "fuzz"
 HONEST_STEPS, HONEST_SAMPLES, HONEST_ROUND = 6, 2, 1
 MIB = 1 << 20
-BN254_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 
 
 class CaseTimeout(BaseException):  # not an Exception: library code must not catch it
@@ -276,7 +280,7 @@ def _hex_variants(rng: random.Random, s: str) -> str:
         return "0x" + digits.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     if choice == 10 and all(c in "0123456789abcdef" for c in digits) and digits:
         value = int(digits, 16)
-        return hex(value + BN254_R * rng.choice((1, 2)))  # the same field element, x + r
+        return hex(value + BN254_SCALAR_ORDER * rng.choice((1, 2)))  # the same field element, x + r
     if choice == 11 and all(c in "0123456789abcdef" for c in digits) and digits:
         return "0x" + format(int(digits, 16), "x")  # minimal form (a second spelling of bytes)
     if choice == 12:
