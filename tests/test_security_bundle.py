@@ -197,6 +197,8 @@ def test_verification_touches_only_the_pinned_circuit_and_its_own_temporary_fold
     for path in paths:
         if path in ("", "proof.json"):  # fstat of an open fd; the temp folder's own removal
             continue
+        if path.startswith(("/proc/", "/sys/")):  # kernel state the allocator reads (overcommit)
+            continue
         resolved = str(Path(path).resolve())
         assert resolved.startswith(allowed_dirs), f"verification touched {path}"
         assert not resolved.startswith(str(decoy)), f"verification touched the decoy {path}"
