@@ -530,7 +530,7 @@ def build_honest_round(circuit: Any, steps: int = HONEST_STEPS, samples: int = H
     spec = circuit.spec
     train, _ = train_test_split(load_dataset(spec.dataset))
     shard = LocalData(spec, train.x[: 10 * spec.batch_size], train.y[: 10 * spec.batch_size])
-    dataset = commit_dataset(shard)
+    dataset = commit_dataset(shard, circuit)
     sk = trainer_key()
     job_id, beacon = keccak(b"pot fuzz job"), keccak(b"pot fuzz beacon")
     traj = run_trajectory(circuit, initial_checkpoint(spec), shard, dataset, steps, round_number)

@@ -45,7 +45,7 @@ def main() -> None:
         shard = LocalData(spec, train.x[:n], train.y[:n])
         sk = derive_secret_key(bytes(keccak(b"bench trainer")) * 2)
         t = time.perf_counter()
-        dataset = commit_dataset(shard)
+        dataset = commit_dataset(shard, circuit)
         commit_data_s = time.perf_counter() - t
         t = time.perf_counter()
         traj = run_trajectory(circuit, initial_checkpoint(spec), shard, dataset, args.steps)

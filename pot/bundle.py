@@ -53,7 +53,7 @@ class StepOpening:
     index
         The step t (a challenged index).
     proof
-        The ezkl proof of step t; its instances give commit(W_t), commit(batch_t), commit(W_{t+1}).
+        The ezkl proof of step t; its tensor points give commit(W_t), commit(batch_t), commit(W_{t+1}).
     weights, batch
         Leaf t's committed values, commit(W_t) and commit(batch_t).
     leaf_path

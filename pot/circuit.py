@@ -11,9 +11,13 @@ One folder per circuit, with ezkl's default file names so that anyone who knows 
         pk.key           proving key (prover only; never in git)
         manifest.json    what the circuit is and the sha256 of every file a verifier loads
 
-Weights and batch are graph *inputs* with ``hashed`` visibility: each input and output tensor appears
-in the public instances as one Poseidon hash, so one vk serves every checkpoint (``fixed`` would bake
-the weights into the vk). The circuit id is ``0x`` + sha256 of the canonical manifest without the id.
+Weights and batch are graph *inputs* with ``polycommit`` visibility: each input and output tensor
+is committed by one unblinded KZG commitment at the start of the proof (:mod:`pot.tensors`), so one
+vk serves every checkpoint (``fixed`` would bake the weights into the vk) and the circuit has no
+public instances. ``hashed`` (a Poseidon hash per tensor, computed inside the circuit) and
+``public`` cost more rows; ``benchmarks/prove_cost.py`` and ``docs/performance.md`` give the
+measurements behind the choice. The circuit id is ``0x`` + sha256 of the canonical manifest without
+the id.
 
 Building is cached by a content hash of (spec, ezkl version, run args, SRS source): a second
 :func:`build_circuit` with the same inputs returns the existing folder without redoing setup.
@@ -36,14 +40,16 @@ from pot.errors import CircuitError, SetupError
 from pot.spec import ModelSpec, canonical_json
 
 EZKL_VERSION = "23.0.5"
-MANIFEST_FORMAT = "pot.circuit/1"
-INPUT_VISIBILITY = "hashed"
-OUTPUT_VISIBILITY = "hashed"
+MANIFEST_FORMAT = "pot.circuit/2"
+INPUT_VISIBILITY = "polycommit"
+OUTPUT_VISIBILITY = "polycommit"
 PARAM_VISIBILITY = "fixed"  # the graph has no parameters of its own: weights are inputs
 CHECK_MODE = "safe"
 MIN_LOGROWS = 15  # ezkl 23.0.5's minimum
 MAX_LOGROWS = 20  # logrows 21 does not fit in 24 GiB
 LOOKUP_HEADROOM = 1024  # quanta above 0 kept in the table
+NUM_INNER_COLS = 2  # advice columns per region (ezkl's num_inner_cols); see docs/performance.md
+COLUMN_RESERVED_ROWS = 6  # rows of a 2**logrows column ezkl keeps back (blinding and padding)
 
 
 def lookup_range(spec: ModelSpec) -> tuple[int, int]:
@@ -95,6 +101,7 @@ def run_args(spec: ModelSpec, logrows: int) -> dict[str, Any]:
         "param_visibility": PARAM_VISIBILITY,
         "check_mode": CHECK_MODE,
         "lookup_range": list(lookup_range(spec)),
+        "num_inner_cols": NUM_INNER_COLS,
         "logrows": logrows,
     }
 
@@ -142,11 +149,18 @@ class Circuit:
 
     @property
     def n_input_tensors(self) -> int:
-        return int(self.manifest["instances"]["inputs"])
+        """Committed input tensors: the parameters, then ``x`` and ``y``."""
+        return int(self.manifest["tensors"]["inputs"])
 
     @property
     def n_output_tensors(self) -> int:
-        return int(self.manifest["instances"]["outputs"])
+        """Committed output tensors: the updated parameters."""
+        return int(self.manifest["tensors"]["outputs"])
+
+    @property
+    def column_capacity(self) -> int:
+        """Values one committed column holds: ``2**logrows - COLUMN_RESERVED_ROWS``."""
+        return (1 << self.logrows) - COLUMN_RESERVED_ROWS
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -299,6 +313,11 @@ def build_circuit(
             if logrows > MAX_LOGROWS:
                 raise SetupError(f"spec {spec.name!r} needs logrows {logrows} "
                                  f"(> {MAX_LOGROWS}, which does not fit in memory)")
+            largest = max(spec.batch_size * max(spec.n_features, spec.n_classes),
+                          *(math.prod(shape) for _, shape in spec.param_shapes()))
+            if largest > (1 << logrows) - COLUMN_RESERVED_ROWS:
+                raise SetupError(f"spec {spec.name!r} has a tensor of {largest} values, more than "
+                                 f"one committed column holds at logrows {logrows}")
             ezkl.gen_settings(str(work / "network.onnx"), str(settings), py_run_args=_py_run_args(
                 run_args(spec, logrows)))
             progress("compile")
@@ -328,7 +347,8 @@ def build_circuit(
             "lookup_range": list(lookup_range(spec)),
             "visibility": {"input": INPUT_VISIBILITY, "output": OUTPUT_VISIBILITY,
                            "param": PARAM_VISIBILITY},
-            "instances": {"inputs": n_in, "outputs": n_in - 2},
+            "num_inner_cols": NUM_INNER_COLS,
+            "tensors": {"inputs": n_in, "outputs": n_in - 2},
             "srs": {
                 "kind": "development" if srs is None else "ceremony",
                 "insecure": srs is None,

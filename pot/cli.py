@@ -115,8 +115,8 @@ def prove(spec_name: str, checkpoint: Path | None, batch_spec: str, out: Path,
           as_json: bool) -> None:
     """Prove one SGD step of a spec on a batch of real data.
 
-    Builds the circuit first if needed (cached). Writes a step proof: the proof, its public
-    instances, the circuit id and the commitments to W_t, the batch and W_{t+1}.
+    Builds the circuit first if needed (cached). Writes a step proof: the proof, the KZG
+    points of its tensors, the circuit id and the commitments to W_t, the batch and W_{t+1}.
 
     \b
     Example:

@@ -3,7 +3,7 @@
 The datasets are scikit-learn's bundled ``load_digits`` (1797 real 8x8 images, shipped inside the
 wheel; no download), either as 64 features scaled to [0, 1] by dividing by 16, or average-pooled
 2x2 to 4x4 = 16 features. Both are exact multiples of 2**-6, so they quantise exactly at any scale
->= 6 bits: a batch's fixed-point values, and hence its Poseidon commitment, do not depend on float
+>= 6 bits: a batch's fixed-point values, and hence its commitment, do not depend on float
 rounding.
 
 Checkpoints are ``.npz`` files (``allow_pickle=False``) holding one int64 array per parameter

@@ -30,7 +30,7 @@ MAX_JSON_INT_DIGITS = 80
 MAX_JSON_VALUES = 1 << 20
 """Most values (numbers, strings, arrays, objects, literals) in one document. Python objects cost
 50 to 70 bytes each, so without this 16 MiB of ``[[],[],...]`` parses to about 800 MiB; with it, a
-document parses to at most about 100 MiB. A legal bundle has at most 64 proofs of 4096 instances."""
+document parses to at most about 100 MiB. A legal bundle has at most 64 proofs of 4096 tensor points."""
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _STRING = re.compile(rb'"[^"]*"')  # linear: only the last quote can lack its closing one
 _BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")

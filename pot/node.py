@@ -6,8 +6,10 @@ round-0 model, its verifier, aggregator and settler as functions. This module su
 * a job's model is the zoo spec whose id is the hyperparams' ``model_spec_id``; the hyperparams'
   ``param_count``, ``batch_size``, learning rate and loss must match that spec;
 * the commitment of a weights payload (little-endian int64, graph order) is the protocol's
-  ``commit(W)`` over the Poseidon hashes of its tensors, the same value a step proof exposes, so
-  the update a trainer submits is the W_T its trajectory commits;
+  ``commit(W)`` over the KZG points of its tensors under the spec's pinned circuit
+  (:mod:`pot.tensors`), the same value a step proof opens with, so the update a trainer submits is
+  the W_T its trajectory commits; a node without that circuit cannot compute it and the call
+  reverts with :class:`~pot.chain.exceptions.NoVerifierError`;
 * round 0's global model is the spec's integer-derived W_0 (:func:`pot.data.initial_checkpoint`);
 * a bundle is judged by :func:`pot.verifier.verify_bundle` under the spec's pinned circuit; a node
   that cannot judge (the spec is not in its zoo, or it lacks the circuit) raises
@@ -97,16 +99,64 @@ def job_spec(hp: Hyperparams) -> ModelSpec:
     return spec
 
 
-def payload_commitment(payload: bytes, hp: Hyperparams) -> Bytes32:
-    """commit(W) of a weights payload, by the job's spec (the executor's ``commit`` hook)."""
-    spec = job_spec(hp)
-    return Bytes32(checkpoint_commitment(unflatten_params(weights_from_payload(payload), spec), spec))
+@dataclass
+class SpecCircuits:
+    """The pinned circuit of each zoo spec under one folder, loaded once; and the commitments the
+    executor's ``commit`` and ``genesis`` hooks compute with them.
 
+    Parameters
+    ----------
+    root
+        Folder holding the pinned circuits (one per spec).
+    """
 
-def spec_genesis(request: TrainRequest, hp: Hyperparams) -> Bytes32:
-    """commit(W_0) of the job's spec (the executor's ``genesis`` hook)."""
-    spec = job_spec(hp)
-    return Bytes32(checkpoint_commitment(initial_checkpoint(spec), spec))
+    root: Path
+    _cache: dict[bytes, Circuit] = field(default_factory=dict)
+
+    def circuit_for(self, spec: ModelSpec) -> Circuit:
+        """The spec's circuit. Raises :class:`CircuitError` if there is none under ``root``."""
+        if spec.spec_id not in self._cache:
+            self._cache[spec.spec_id] = find_circuit_for_spec(spec, self.root)
+        return self._cache[spec.spec_id]
+
+    def job_circuit(self, hp: Hyperparams) -> Circuit:
+        """The circuit of the job's spec.
+
+        Raises
+        ------
+        SpecError
+            If the job's spec is not in the zoo or does not match the hyperparams.
+        NoVerifierError
+            If the spec's circuit is not under ``root``.
+        """
+        spec = job_spec(hp)
+        try:
+            return self.circuit_for(spec)
+        except CircuitError as e:
+            raise NoVerifierError(str(e)) from e
+
+    def payload_commitment(self, payload: bytes, hp: Hyperparams) -> Bytes32:
+        """commit(W) of a weights payload under the job's circuit (the ``commit`` hook).
+
+        Raises
+        ------
+        SpecError, NoVerifierError
+            As :meth:`job_circuit`.
+        """
+        circuit = self.job_circuit(hp)
+        params = unflatten_params(weights_from_payload(payload), circuit.spec)
+        return Bytes32(checkpoint_commitment(params, circuit))
+
+    def genesis(self, request: TrainRequest, hp: Hyperparams) -> Bytes32:
+        """commit(W_0) of the job's spec under its circuit (the ``genesis`` hook).
+
+        Raises
+        ------
+        SpecError, NoVerifierError
+            As :meth:`job_circuit`.
+        """
+        circuit = self.job_circuit(hp)
+        return Bytes32(checkpoint_commitment(initial_checkpoint(circuit.spec), circuit))
 
 
 def find_circuit_for_spec(spec: ModelSpec, root: Path) -> Circuit:
@@ -141,14 +191,16 @@ class BundleVerifier:
         Accept circuits made with a development SRS (tests and demos only).
     """
 
-    circuits: Path
+    circuits: Path | SpecCircuits
     allow_dev_srs: bool = False
-    _cache: dict[bytes, Circuit] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.circuits, SpecCircuits):
+            self.circuits = SpecCircuits(Path(self.circuits))
 
     def circuit_for(self, spec: ModelSpec) -> Circuit:
-        if spec.spec_id not in self._cache:
-            self._cache[spec.spec_id] = find_circuit_for_spec(spec, self.circuits)
-        return self._cache[spec.spec_id]
+        assert isinstance(self.circuits, SpecCircuits)
+        return self.circuits.circuit_for(spec)
 
     def __call__(self, raw: bytes, ctx: SubmissionContext) -> Verdict:
         """Judge ``raw`` against the chain's submission ``ctx``.
@@ -237,5 +289,6 @@ def node_executor(store: Store, circuits: Path, allow_dev_srs: bool = False,
     """
     hooks.setdefault("aggregate", robust_aggregate)
     hooks.setdefault("settle", economics_settle)
-    return Executor(store, verify=BundleVerifier(circuits, allow_dev_srs),
-                    commit=payload_commitment, genesis=spec_genesis, **hooks)
+    pinned = SpecCircuits(circuits)
+    return Executor(store, verify=BundleVerifier(pinned, allow_dev_srs),
+                    commit=pinned.payload_commitment, genesis=pinned.genesis, **hooks)

@@ -2,8 +2,9 @@
 
 The step a trainer runs *is* the circuit's quantised step: :func:`run_step` calls ezkl's witness
 generation on the fixed-point weights and batch, and the updated weights it returns are the circuit's
-outputs. Feeding them to the next step makes step t's output hashes equal step t+1's input hashes
-bit for bit, which is what chains the trajectory commitment (``docs/protocol.md``).
+outputs. Feeding them to the next step makes step t's outputs equal step t+1's inputs
+bit for bit (their KZG points are equal, :mod:`pot.tensors`), which is what chains the trajectory
+commitment (``docs/protocol.md``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pot.circuit import Circuit
 from pot.data import FloatArray, IntArray, check_checkpoint, dequantize
 from pot.errors import ProvingError
 from pot.proof import BN254_SCALAR_ORDER, StepProof
+from pot.tensors import point_from_ezkl, tensor_digest
 
 
 @dataclass(frozen=True)
@@ -30,16 +32,25 @@ class StepWitness:
     ----------
     params_next
         Updated parameters, int64 fixed point at the spec's scale, shapes as the inputs.
-    input_hashes, output_hashes
-        Poseidon hashes of each input tensor (parameters, x, y) and each output tensor.
+    input_points, output_points
+        KZG points (64 bytes, :mod:`pot.tensors`) of each input tensor (parameters, x, y) and each
+        output tensor.
     witness
         ezkl's witness JSON, as written by ``gen_witness``.
     """
 
     params_next: dict[str, IntArray]
-    input_hashes: tuple[int, ...]
-    output_hashes: tuple[int, ...]
+    input_points: tuple[bytes, ...]
+    output_points: tuple[bytes, ...]
     witness: dict[str, Any]
+
+    @property
+    def input_digests(self) -> tuple[int, ...]:
+        return tuple(tensor_digest(p) for p in self.input_points)
+
+    @property
+    def output_digests(self) -> tuple[int, ...]:
+        return tuple(tensor_digest(p) for p in self.output_points)
 
 
 def le_felt(value: str) -> int:
@@ -88,7 +99,8 @@ def run_step(circuit: Circuit, params: dict[str, IntArray], x: FloatArray, y: Fl
         out = Path(tmp) / "witness.json"
         inp.write_text(json.dumps(_input_json(circuit, params, x, y)))
         try:
-            ezkl.gen_witness(str(inp), str(circuit.file("model.compiled")), str(out), None, None)
+            ezkl.gen_witness(str(inp), str(circuit.file("model.compiled")), str(out),
+                             str(circuit.file("vk.key")), str(circuit.file("kzg.srs")))
         except RuntimeError as e:
             raise ProvingError(f"witness generation failed: {e}") from e
         witness = json.loads(out.read_text())
@@ -96,9 +108,18 @@ def run_step(circuit: Circuit, params: dict[str, IntArray], x: FloatArray, y: Fl
     params_next: dict[str, IntArray] = {}
     for (name, shape), felts in zip(spec.param_shapes(), outputs, strict=True):
         params_next[name] = np.array([signed_felt(f) for f in felts], dtype=np.int64).reshape(shape)
-    in_hashes = tuple(le_felt(h) for h in witness["processed_inputs"]["poseidon_hash"])
-    out_hashes = tuple(le_felt(h) for h in witness["processed_outputs"]["poseidon_hash"])
-    return StepWitness(params_next, in_hashes, out_hashes, witness)
+    in_points = _witness_points(witness["processed_inputs"]["polycommit"], circuit.n_input_tensors)
+    out_points = _witness_points(witness["processed_outputs"]["polycommit"],
+                                 circuit.n_output_tensors)
+    return StepWitness(params_next, in_points, out_points, witness)
+
+
+def _witness_points(entries: Any, count: int) -> tuple[bytes, ...]:
+    """The witness's polycommit entries (one list of compressed points per tensor) as points."""
+    if not isinstance(entries, list) or len(entries) != count or any(
+            not isinstance(e, list) or len(e) != 1 for e in entries):
+        raise ProvingError(f"the witness does not hold one KZG point for each of {count} tensors")
+    return tuple(point_from_ezkl(e[0]) for e in entries)
 
 
 def prove_witness(circuit: Circuit, step: StepWitness, workdir: Path | None = None) -> StepProof:
@@ -123,16 +144,14 @@ def prove_witness(circuit: Circuit, step: StepWitness, workdir: Path | None = No
         except RuntimeError as e:
             raise ProvingError(f"ezkl could not prove the step: {e}") from e
         proof = json.loads(ppath.read_text())
-    instances = tuple(le_felt(v) for v in proof["instances"][0])
-    expected = step.input_hashes + step.output_hashes
-    if instances != expected:
-        raise ProvingError("the proof's public instances differ from the witness's hashes")
-    return StepProof(
+    result = StepProof(
         circuit_id=circuit.circuit_id,
         proof=bytes(proof["proof"]),
-        instances=instances,
         n_params=circuit.n_output_tensors,
     )
+    if result.points != step.input_points + step.output_points:
+        raise ProvingError("the proof's tensor commitments differ from the witness's")
+    return result
 
 
 def prove_step(circuit: Circuit, params: dict[str, IntArray], x: FloatArray, y: FloatArray,

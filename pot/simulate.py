@@ -162,16 +162,17 @@ def split_non_iid(train: Dataset, n: int, seed: int) -> list[tuple[np.ndarray, n
     return out
 
 
-def make_participants(cfg: SimConfig, spec: ModelSpec, train: Dataset) -> list[Participant]:
+def make_participants(cfg: SimConfig, circuit: Circuit, train: Dataset) -> list[Participant]:
     """Keys, shards and dataset commitments of every simulated trainer (deterministic)."""
     roles = ["honest"] * cfg.trainers + ["cheater"] * cfg.cheaters + ["poisoner"] * cfg.poisoners
+    spec = circuit.spec
     people = []
     for i, ((x, y), role) in enumerate(zip(split_non_iid(train, len(roles), cfg.seed), roles,
                                            strict=True)):
         labels = (POISON_LABEL_MAP - y) if role == "poisoner" else y
         data = LocalData(spec, x, labels.astype(np.int64))
         sk = derive_secret_key(_seeded(cfg.seed, "key", i) + _seeded(cfg.seed, "key2", i))
-        people.append(Participant(i, role, sk, data, commit_dataset(data)))
+        people.append(Participant(i, role, sk, data, commit_dataset(data, circuit)))
     return people
 
 
@@ -284,7 +285,7 @@ class Simulation:
         circuit = build_circuit(spec, self.circuits, progress=self.ui.phase)
         train, test = train_test_split(load_dataset(spec.dataset), seed=self.cfg.seed)
         self.ui.phase("committing the trainers' datasets")
-        people = make_participants(self.cfg, spec, train)
+        people = make_participants(self.cfg, circuit, train)
         state = self.out / "state.db"
         if state.exists():
             store = Store.open(state)

@@ -30,7 +30,7 @@ from pot.protocol.commitments import (
 from pot.protocol.keys import SecretKey, public_key
 from pot.protocol.merkle import DATASET_TREE, TRAJECTORY_TREE, merkle_path, merkle_root
 from pot.spec import ModelSpec
-from pot.tensors import batch_commitment_of, checkpoint_commitment
+from pot.tensors import batch_commitments, checkpoint_commitment
 
 Params = dict[str, IntArray]
 
@@ -78,8 +78,11 @@ class DatasetCommitment:
         return len(self.batch_commits)
 
 
-def commit_dataset(data: LocalData) -> DatasetCommitment:
+def commit_dataset(data: LocalData, circuit: Circuit) -> DatasetCommitment:
     """Commit a shard: commit(batch_b) for every batch, then the dataset Merkle root.
+
+    The batch commitments use the KZG points of ``circuit`` (:mod:`pot.tensors`), so a shard is
+    committed once per circuit.
 
     Raises
     ------
@@ -88,10 +91,11 @@ def commit_dataset(data: LocalData) -> DatasetCommitment:
     """
     if data.n_batches < 1:
         raise DataError(f"a shard needs at least one batch of {data.spec.batch_size} samples")
-    commits = []
+    batches = []
     for b in range(data.n_batches):
         x, y = data.batch(b)
-        commits.append(batch_commitment_of(quantize(x, data.spec.scale), quantize(y, data.spec.scale)))
+        batches.append((quantize(x, data.spec.scale), quantize(y, data.spec.scale)))
+    commits = batch_commitments(circuit, batches)
     return DatasetCommitment(tuple(commits), merkle_root(DATASET_TREE, commits))
 
 
@@ -154,22 +158,24 @@ def run_trajectory(circuit: Circuit, w0: Params, data: LocalData, dataset: Datas
     spec = circuit.spec
     n_par = len(spec.param_shapes())
     weights = [w0]
-    wcommits = [checkpoint_commitment(w0, spec)]
+    wcommits = [checkpoint_commitment(w0, circuit)]
     bcommits: list[bytes] = []
     for t in range(steps):
         b = scheduled_batch(round_number, steps, t, dataset.n_batches)
         x, y = data.batch(b)
         if t in fabricate:
             nxt = fabricated_update(weights[-1], t)
-            wcommits.append(checkpoint_commitment(nxt, spec))
+            wcommits.append(checkpoint_commitment(nxt, circuit))
         else:
             step = run_step(circuit, weights[-1], x, y)
-            if weights_commitment(step.input_hashes[:n_par]) != wcommits[-1]:
-                raise DataError(f"step {t}: the circuit's W_t hash differs from the committed one")
-            if batch_commitment(step.input_hashes[n_par:]) != dataset.batch_commits[b]:
+            digests = step.input_digests
+            if weights_commitment(digests[:n_par]) != wcommits[-1]:
+                raise DataError(f"step {t}: the circuit's W_t commitment differs from the "
+                                "committed one")
+            if batch_commitment(digests[n_par:]) != dataset.batch_commits[b]:
                 raise DataError(f"step {t}: batch {b} differs from the committed dataset")
             nxt = step.params_next
-            wcommits.append(weights_commitment(step.output_hashes))
+            wcommits.append(weights_commitment(step.output_digests))
         weights.append(nxt)
         bcommits.append(dataset.batch_commits[b])
         if on_step:

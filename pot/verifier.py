@@ -20,7 +20,7 @@ Reason codes, in the order the checks run (cheap checks first, the signature and
 ``wrong_final``          leaf T is not the submitted update
 ``duplicate_indices``    a challenged index appears twice
 ``too_few_samples``      fewer challenged steps than the job's k
-``instance_count``       a proof's public instance count differs from the circuit's
+``tensor_count``         a proof's tensor point count differs from the circuit's
 ``wrong_batch_size``     the bundle's batch size is not the one the circuit proves
 ``challenge_mismatch``   the indices are not the ones the beacon derives
 ``opening_mismatch``     the openings do not follow the indices one to one
@@ -111,14 +111,15 @@ def read_step_proof(path: Path) -> StepProof:
     return StepProof.from_json(read_json_limited(path, MAX_STEP_PROOF_FILE_BYTES))
 
 
-def ezkl_verify(circuit: Circuit, proof: bytes, instances: tuple[int, ...]) -> bool:
-    """Run ezkl's KZG verifier on one proof; ``False`` on any rejection (never raises)."""
+def ezkl_verify(circuit: Circuit, proof: bytes) -> bool:
+    """Run ezkl's KZG verifier on one proof; ``False`` on any rejection (never raises).
+
+    The circuit has no public instances: the tensor points the proof opens with are part of what
+    the verifier checks (:mod:`pot.proof`).
+    """
     import ezkl
 
-    body = {
-        "instances": [[x.to_bytes(32, "little").hex() for x in instances]],
-        "proof": list(proof),
-    }
+    body = {"instances": [[]], "proof": list(proof)}
     with tempfile.TemporaryDirectory() as tmp:
         ppath = Path(tmp) / "proof.json"
         ppath.write_text(json.dumps(body))
@@ -129,7 +130,7 @@ def ezkl_verify(circuit: Circuit, proof: bytes, instances: tuple[int, ...]) -> b
             return False
 
 
-def proof_is_minimal(circuit: Circuit, proof: bytes, instances: tuple[int, ...]) -> bool:
+def proof_is_minimal(circuit: Circuit, proof: bytes) -> bool:
     """Whether a proof that verifies has no bytes after its end.
 
     ezkl reads a proof from the front and ignores whatever follows it, so ``proof + junk``
@@ -137,7 +138,7 @@ def proof_is_minimal(circuit: Circuit, proof: bytes, instances: tuple[int, ...])
     byte strings. A verified proof is minimal exactly when dropping its last byte makes it fail.
     Costs one more ezkl verification; call it only on a proof that verified.
     """
-    return not ezkl_verify(circuit, proof[:-1], instances)
+    return not ezkl_verify(circuit, proof[:-1])
 
 
 def verify_step_proof(step: StepProof, circuit: Circuit, allow_dev_srs: bool = False) -> Verdict:
@@ -159,12 +160,12 @@ def verify_step_proof(step: StepProof, circuit: Circuit, allow_dev_srs: bool = F
         return Verdict(False, "wrong_circuit", f"the proof is for circuit {step.circuit_id}, "
                        f"not the pinned {circuit.circuit_id}")
     expected = circuit.n_input_tensors + circuit.n_output_tensors
-    if len(step.instances) != expected:
-        return Verdict(False, "instance_count", f"the proof has {len(step.instances)} public "
-                       f"instances, the circuit has {expected}")
-    if not ezkl_verify(circuit, step.proof, step.instances):
+    if step.n_tensors != expected:
+        return Verdict(False, "tensor_count", f"the proof has {step.n_tensors} tensor points, "
+                       f"the circuit has {expected}")
+    if not ezkl_verify(circuit, step.proof):
         return Verdict(False, "proof_invalid", "ezkl's verifier rejected the proof")
-    if not proof_is_minimal(circuit, step.proof, step.instances):
+    if not proof_is_minimal(circuit, step.proof):
         return Verdict(False, "proof_trailing_bytes", "the proof carries bytes after its end")
     return VALID
 
@@ -244,9 +245,9 @@ def _structure_verdict(b: Bundle, circuit: Circuit, exp: Expected) -> Verdict | 
     for o in b.openings:
         if o.proof.circuit_id != circuit.circuit_id:
             return _reject("wrong_circuit", f"step {o.index}'s proof is for another circuit")
-        if len(o.proof.instances) != want:
-            return _reject("instance_count", f"step {o.index}'s proof has "
-                           f"{len(o.proof.instances)} instances, the circuit has {want}")
+        if o.proof.n_tensors != want:
+            return _reject("tensor_count", f"step {o.index}'s proof has "
+                           f"{o.proof.n_tensors} tensor points, the circuit has {want}")
     # The circuit proves batches of exactly this size; the bundle's figure weighs the update.
     if b.batch_size != circuit.spec.batch_size:
         return _reject("wrong_batch_size", f"the bundle claims batches of {b.batch_size} samples, "
@@ -282,7 +283,11 @@ def _commitment_verdict(b: Bundle) -> Verdict | None:
                 and opens(t + 1, o.next_weights, o.next_batch, o.next_path)):
             return _reject("bad_merkle_path", f"leaf {t} or {t + 1} does not open to the root")
         p = o.proof
-        if (p.weights_in, p.batch, p.weights_out) != (o.weights, o.batch, o.next_weights):
+        try:
+            proven = (p.weights_in, p.batch, p.weights_out)
+        except MalformedInputError:  # only a bundle built in memory gets here: load_bundle checks
+            return _reject("proof_invalid", f"step {t}'s proof does not open with curve points")
+        if proven != (o.weights, o.batch, o.next_weights):
             return _reject("commitment_mismatch", f"step {t}'s proof does not prove the committed "
                            "transition W_t -> W_t+1 on the committed batch")
         scheduled = scheduled_batch(b.round, b.steps, t, b.n_batches)
@@ -341,9 +346,9 @@ def verify_bundle(bundle: Bundle, circuit: Circuit, expected: Expected | None = 
     if not signed:
         return _reject("bad_signature", "the BLS signature does not verify under the trainer's key")
     for o in bundle.openings:
-        if not ezkl_verify(circuit, o.proof.proof, o.proof.instances):
+        if not ezkl_verify(circuit, o.proof.proof):
             return _reject("proof_invalid", f"ezkl's verifier rejected the proof of step {o.index}")
-        if not proof_is_minimal(circuit, o.proof.proof, o.proof.instances):
+        if not proof_is_minimal(circuit, o.proof.proof):
             return _reject("proof_trailing_bytes", f"the proof of step {o.index} carries bytes "
                            "after its end")
     return Verdict(True, "ok", f"{len(bundle.openings)} sampled steps of {bundle.steps} verify")

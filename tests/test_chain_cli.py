@@ -35,6 +35,7 @@ from pot.chain.fixed_types import U64, Bytes32
 from pot.chain.hooks import Verdict, weights_commitment
 from pot.chain.request import compute_job_id
 from pot.chain.store import Store, state_root_of_export
+from pot.circuit import Circuit
 from pot.data import initial_checkpoint
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
 from pot.economics.settler import economics_settle
@@ -77,7 +78,9 @@ def request_args(**overrides: str | None) -> list[str]:
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Chain:
+def cli(tmp_path: Path, tiny_circuit: Circuit, monkeypatch: pytest.MonkeyPatch) -> Chain:
+    # request and submit compute commitments with the spec's circuit under $POT_CIRCUITS
+    monkeypatch.setenv("POT_CIRCUITS", str(tiny_circuit.path.parent))
     run = Chain(tmp_path / "state.db")
     result = run(
         "init", "--chain-id", str(CHAIN_ID), "--alloc", f"{CALLER.to_hex()}=5000",
@@ -109,14 +112,15 @@ def test_request_prints_job_id_and_gas(cli: Chain) -> None:
     assert bytes(job.calldata[:32]) == hashlib.sha256(b"model").digest()
 
 
-def test_spec_fills_the_hyperparams_and_round_zero_is_its_initial_model(cli: Chain) -> None:
+def test_spec_fills_the_hyperparams_and_round_zero_is_its_initial_model(
+        cli: Chain, tiny_circuit: Circuit) -> None:
     job = cli.json("request", *request_args(), "--value", "1200")["job_id"]
     detail = cli.json("show", "--job", job)
     hp = detail["request"]["hyperparams"]
     assert (hp["model_spec_id"], hp["param_count"], hp["batch_size"], hp["lr_q16"]) == (
         "0x" + SPEC.spec_id.hex(), 226, 4, 32768,
     )
-    w0 = checkpoint_commitment(initial_checkpoint(SPEC), SPEC)
+    w0 = checkpoint_commitment(initial_checkpoint(SPEC), tiny_circuit)
     assert detail["rounds"]["0"]["input_commitment"] == "0x" + w0.hex()
     assert detail["funds"] == {
         "escrow_wei": 1200, "pool_wei": 0, "funded_wei": 1200, "emitted_wei": 0,
@@ -211,7 +215,7 @@ def test_missing_state_file_exits_1(tmp_path: Path) -> None:
 
 
 def test_full_job_through_the_cli_slashes_refunds_and_shows_every_payment(
-    cli: Chain, tmp_path: Path
+    cli: Chain, tmp_path: Path, tiny_circuit: Circuit
 ) -> None:
     job = cli.json("request", *request_args(), "--value", "3000")["job_id"]
     emitted = cli.json("emit", "--producer", PRODUCER, "--reward", "100000", "--height", "10")
@@ -234,7 +238,7 @@ def test_full_job_through_the_cli_slashes_refunds_and_shows_every_payment(
             TRAJECTORY_ROOT.to_hex(), "--steps", "8", "--payload", str(tmp_path / "w.i64"),
             "--height", "15",
         )
-        w0 = checkpoint_commitment(initial_checkpoint(SPEC), SPEC)
+        w0 = checkpoint_commitment(initial_checkpoint(SPEC), tiny_circuit)
         assert submitted["update_commitment"] == "0x" + w0.hex()
     cli.json("beacon", "--job", job, "--round", "0", "--value", "0x" + "06" * 32, "--height", "21")
     (tmp_path / "bundle.json").write_text("{}")

@@ -117,7 +117,11 @@ def well_formed_bundle(job_id: bytes, trainer: bytes) -> bytes:
     from pot.bundle import Bundle, StepOpening, dump_bundle
     from pot.proof import StepProof
 
-    proof = StepProof("0x" + "11" * 32, b"\x01" * 64, tuple(range(1, 2 * 6 + 3)), 6)
+    from py_ecc.bn128 import G1, multiply
+
+    points = b"".join(int(c.n).to_bytes(32, "big") for k in range(1, 2 * 6 + 3)
+                      for c in multiply(G1, k))
+    proof = StepProof("0x" + "11" * 32, points + b"\x01" * 64, 6)
     opening = StepOpening(
         0, proof, b"\x02" * 32, b"\x03" * 32, (), b"\x04" * 32, b"\x00" * 32, (), 0, ()
     )

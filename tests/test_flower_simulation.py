@@ -106,17 +106,17 @@ def test_global_model_equals_pot_aggregation_of_honest_updates(flower_job: Simpl
     spec = tiny_circuit.spec
     w = initial_checkpoint(spec)
     for rnd in range(1, ROUNDS + 1):
-        assert flower_job.strategy.rounds[rnd].global_commitment == checkpoint_commitment(w, spec)
+        assert flower_job.strategy.rounds[rnd].global_commitment == checkpoint_commitment(w, tiny_circuit)
         updates = []
         for p in range(NODES - 1):
             data = shard(flower_job.options, p, NODES)
-            traj = run_trajectory(tiny_circuit, w, data, commit_dataset(data), STEPS, rnd)
+            traj = run_trajectory(tiny_circuit, w, data, commit_dataset(data, tiny_circuit), STEPS, rnd)
             updates.append(Update(public_key(demo_key(flower_job.options.seed, p)),
                                   flatten_params(traj.weights[-1], spec), STEPS * spec.batch_size))
         vector, evidence = aggregate(RULE_FEDAVG, updates, AggregationParams())
         w = unflatten_params(vector, spec)
         assert flower_job.strategy.rounds[rnd].aggregation["aggregate"] == evidence["aggregate"]
-        assert flower_job.strategy.rounds[rnd].new_global_commitment == checkpoint_commitment(w, spec)
+        assert flower_job.strategy.rounds[rnd].new_global_commitment == checkpoint_commitment(w, tiny_circuit)
     final = arrays_to_params(flower_job.result.arrays, spec)
     got, want = flatten_params(final, spec), flatten_params(w, spec)
     assert got.dtype == want.dtype == np.int64

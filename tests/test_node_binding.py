@@ -35,16 +35,11 @@ from pot.chain.executor import Executor
 from pot.chain.fixed_types import U32, U64, Bytes32
 from pot.chain.hooks import no_payments, weights_commitment, weights_to_payload
 from pot.chain.store import Store
+from pot.circuit import Circuit
 from pot.data import initial_checkpoint
 from pot.economics.settler import economics_settle
 from pot.errors import MalformedInputError, SpecError
-from pot.node import (
-    BundleVerifier,
-    job_spec,
-    node_executor,
-    payload_commitment,
-    spec_genesis,
-)
+from pot.node import BundleVerifier, SpecCircuits, job_spec, node_executor
 from pot.spec import load_spec
 from pot.tensors import checkpoint_commitment, flatten_params
 
@@ -61,10 +56,16 @@ class Node:
     job_id: Bytes32
 
 
-def node_job(tmp_path: Path, **hooks: object) -> Node:
+@pytest.fixture
+def circuits(tiny_circuit: Circuit) -> Path:
+    """A node's circuits folder holding the tiny spec's circuit."""
+    return tiny_circuit.path.parent
+
+
+def node_job(tmp_path: Path, circuits: Path, **hooks: object) -> Node:
     """pot's node on a fresh state: a one-round mlp-tiny job with two trainers who submitted."""
     store = Store.create(tmp_path / "state.db", CHAIN_ID, genesis_alloc())
-    executor = node_executor(store, tmp_path / "no-circuits", **hooks)
+    executor = node_executor(store, circuits, **hooks)
     calldata = make_calldata(total_rounds=1, min_participants=1, **tiny_hyperparams())
     job_id = executor.train_request(CALLER, 0, calldata, GAS_LIMIT, REQUEST_HEIGHT, 1000).job_id
     for i in range(2):
@@ -87,22 +88,37 @@ def test_job_spec_checks_the_hyperparams_against_the_zoo() -> None:
         job_spec(make_hyperparams())
 
 
-def test_commitments_are_the_protocols_poseidon_commit_of_the_weights() -> None:
+def test_commitments_are_the_protocols_commit_of_the_weights_kzg_points(
+        tiny_circuit: Circuit, circuits: Path) -> None:
     hp = make_hyperparams(**tiny_hyperparams())
-    w0 = checkpoint_commitment(initial_checkpoint(SPEC), SPEC)
-    assert payload_commitment(w0_payload(), hp) == Bytes32(w0)
-    assert spec_genesis(None, hp) == Bytes32(w0)  # type: ignore[arg-type]
-    assert payload_commitment(w0_payload(), hp) != weights_commitment(w0_payload())
+    pinned = SpecCircuits(circuits)
+    w0 = checkpoint_commitment(initial_checkpoint(SPEC), tiny_circuit)
+    assert pinned.payload_commitment(w0_payload(), hp) == Bytes32(w0)
+    assert pinned.genesis(None, hp) == Bytes32(w0)  # type: ignore[arg-type]
+    assert pinned.payload_commitment(w0_payload(), hp) != weights_commitment(w0_payload())
     changed = np.frombuffer(w0_payload(), dtype="<i8").copy()
     changed[-1] += 1
-    assert payload_commitment(changed.tobytes(), hp) != Bytes32(w0)
+    assert pinned.payload_commitment(changed.tobytes(), hp) != Bytes32(w0)
 
 
-def test_round_zero_starts_from_the_specs_initial_model(tmp_path: Path) -> None:
-    node = node_job(tmp_path)
+def test_a_node_without_the_circuit_cannot_commit(tmp_path: Path) -> None:
+    hp = make_hyperparams(**tiny_hyperparams())
+    with pytest.raises(NoVerifierError, match="no circuit for spec 'mlp-tiny'"):
+        SpecCircuits(tmp_path / "none").payload_commitment(w0_payload(), hp)
+    store = Store.create(tmp_path / "state.db", CHAIN_ID, genesis_alloc())
+    executor = node_executor(store, tmp_path / "none")
+    calldata = make_calldata(total_rounds=1, min_participants=1, **tiny_hyperparams())
+    assert_reverts(store, HyperparamsError, "no round-0 model for this request: .*no circuit for spec",
+                   lambda: executor.train_request(CALLER, 0, calldata, GAS_LIMIT, REQUEST_HEIGHT, 1000))
+
+
+def test_round_zero_starts_from_the_specs_initial_model(tmp_path: Path, tiny_circuit: Circuit,
+                                                        circuits: Path) -> None:
+    node = node_job(tmp_path, circuits)
     rnd = node.executor.store.round(node.job_id, U64(0))
     assert rnd is not None
-    assert rnd.input_commitment == Bytes32(checkpoint_commitment(initial_checkpoint(SPEC), SPEC))
+    assert rnd.input_commitment == Bytes32(checkpoint_commitment(initial_checkpoint(SPEC),
+                                                                 tiny_circuit))
 
 
 def test_a_request_for_a_spec_outside_the_zoo_reverts(tmp_path: Path) -> None:
@@ -114,8 +130,8 @@ def test_a_request_for_a_spec_outside_the_zoo_reverts(tmp_path: Path) -> None:
     )
 
 
-def test_an_unreadable_bundle_is_rejected_as_malformed(tmp_path: Path) -> None:
-    node = node_job(tmp_path)
+def test_an_unreadable_bundle_is_rejected_as_malformed(tmp_path: Path, circuits: Path) -> None:
+    node = node_job(tmp_path, circuits)
     store = node.executor.store
     with store.snapshot():
         context = node.executor._proof_context(node.job_id, U64(0), pubkey(0), 21)
@@ -125,18 +141,20 @@ def test_an_unreadable_bundle_is_rejected_as_malformed(tmp_path: Path) -> None:
     assert (receipt.verdict, receipt.reason, receipt.verified_samples) == ("rejected", "malformed", 0)
 
 
-def test_a_node_without_the_circuit_reverts_and_records_nothing(tmp_path: Path) -> None:
-    node = node_job(tmp_path)
+def test_a_node_without_the_circuit_reverts_and_records_nothing(tmp_path: Path,
+                                                              circuits: Path) -> None:
+    node = node_job(tmp_path, circuits)
     bundle = well_formed_bundle(bytes(node.job_id), bytes(pubkey(0)))
+    other = node_executor(node.executor.store, tmp_path / "no-circuits")
     assert_reverts(
         node.executor.store, NoVerifierError,
         "this node cannot judge the job: no circuit for spec 'mlp-tiny'",
-        lambda: node.executor.submit_proof(node.job_id, 0, pubkey(0), bundle, 21),
+        lambda: other.submit_proof(node.job_id, 0, pubkey(0), bundle, 21),
     )
 
 
-def test_the_node_settles_with_pots_economics(tmp_path: Path) -> None:
-    node = node_job(tmp_path)
+def test_the_node_settles_with_pots_economics(tmp_path: Path, circuits: Path) -> None:
+    node = node_job(tmp_path, circuits)
     node.executor.submit_proof(node.job_id, 0, pubkey(0), b"not json", 21)
     receipt = node.executor.finalize_round(node.job_id, 0, 26)
     # nobody accepted: the round fails, the bad bundle and the missing proof are slashed 10 %.
@@ -149,12 +167,12 @@ def test_the_node_settles_with_pots_economics(tmp_path: Path) -> None:
     assert node_executor(node.executor.store, tmp_path, settle=no_payments)._settle is no_payments
 
 
-def test_an_export_with_poseidon_commitments_imports_only_with_the_nodes_commitment(
-    tmp_path: Path,
+def test_an_export_with_kzg_commitments_imports_only_with_the_nodes_commitment(
+    tmp_path: Path, circuits: Path,
 ) -> None:
-    node = node_job(tmp_path)
+    node = node_job(tmp_path, circuits)
     export = node.executor.store.export()
-    copy = Store.import_state(tmp_path / "copy.db", export, payload_commitment)
+    copy = Store.import_state(tmp_path / "copy.db", export, SpecCircuits(circuits).payload_commitment)
     assert copy.state_root() == node.executor.store.state_root()
     from pot.chain.exceptions import StateError
 

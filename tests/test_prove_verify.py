@@ -44,13 +44,20 @@ def test_proven_update_matches_torch_float_sgd(tiny_step: Any, tiny_spec: Any) -
         assert err <= UPDATE_RELATIVE_TOLERANCE * biggest_change, (name, err, biggest_change)
 
 
-def test_step_chain_output_hashes_equal_next_input_hashes(tiny_step: Any, tiny_circuit: Circuit) -> None:
+def test_step_chain_output_points_equal_next_input_points(tiny_step: Any, tiny_circuit: Circuit) -> None:
     from pot.prover import run_step
 
     _, witness, _, x, y = tiny_step
     nxt = run_step(tiny_circuit, witness.params_next, x, y)
     n = tiny_circuit.n_output_tensors
-    assert nxt.input_hashes[:n] == witness.output_hashes
+    assert nxt.input_points[:n] == witness.output_points
+    assert len(set(witness.input_points[:n]) ^ set(witness.output_points)) > 0  # the step moved W
+
+
+def test_the_proof_opens_with_the_tensor_points_of_its_witness(tiny_step: Any) -> None:
+    proof, witness, _, _, _ = tiny_step
+    assert proof.points == witness.input_points + witness.output_points
+    assert proof.weights_out == StepProof(proof.circuit_id, proof.proof, proof.n_params).weights_out
 
 
 def test_flipped_proof_byte_is_rejected(tiny_step: Any, tiny_circuit: Circuit) -> None:
@@ -61,12 +68,16 @@ def test_flipped_proof_byte_is_rejected(tiny_step: Any, tiny_circuit: Circuit) -
     assert (verdict.ok, verdict.reason) == (False, "proof_invalid")
 
 
-def test_changed_public_instance_is_rejected(tiny_step: Any, tiny_circuit: Circuit) -> None:
+def test_a_proof_opening_with_another_tensor_point_is_rejected(tiny_step: Any,
+                                                               tiny_circuit: Circuit) -> None:
+    # Claim W_{t+1} = W_t by writing W_t's point where W_{t+1}'s first tensor's point is.
     proof = tiny_step[0]
-    instances = list(proof.instances)
-    instances[-1] = (instances[-1] + 1) % (2**200)
-    verdict = verify_step_proof(dataclasses.replace(proof, instances=tuple(instances)),
-                                tiny_circuit, True)
+    raw = bytearray(proof.proof)
+    out0 = 64 * (proof.n_params + 2)
+    raw[out0 : out0 + 64] = proof.points[0]
+    forged = dataclasses.replace(proof, proof=bytes(raw))
+    assert forged.points[proof.n_params + 2] == proof.points[0]
+    verdict = verify_step_proof(forged, tiny_circuit, True)
     assert (verdict.ok, verdict.reason) == (False, "proof_invalid")
 
 
@@ -93,24 +104,24 @@ def test_circuit_whose_vk_changed_does_not_load(tiny_circuit: Circuit, tmp_path:
         load_circuit(copy)
 
 
-def test_step_proof_json_round_trips_and_rejects_non_canonical_felt(tiny_step: Any) -> None:
+def test_step_proof_json_round_trips_and_rejects_points_not_the_proofs(tiny_step: Any) -> None:
     from pot.errors import MalformedInputError
-    from pot.proof import BN254_SCALAR_ORDER
 
     obj = tiny_step[0].to_json()
     assert StepProof.from_json(json.loads(json.dumps(obj))) == tiny_step[0]
-    first, rest = obj["instances"][0], obj["instances"][1:]
+    first, rest = obj["points"][0], obj["points"][1:]
     spellings = {
-        hex(int(first, 16) + BN254_SCALAR_ORDER): r"must satisfy 0 <= x < r",  # x + r
         first.upper().replace("0X", "0x"): "lowercase hex",
-        "0x00" + first[2:]: "leading zeros",
         first[2:]: "must start with '0x'",
+        rest[0]: "point 0 is not the proof's point 0",
     }
     for spelling, message in spellings.items():
         with pytest.raises(MalformedInputError, match=message):
-            StepProof.from_json({**obj, "instances": [spelling, *rest]})
-    with pytest.raises(MalformedInputError, match="instance 0 must be a string"):
-        StepProof.from_json({**obj, "instances": [int(first, 16), *rest]})
+            StepProof.from_json({**obj, "points": [spelling, *rest]})
+    with pytest.raises(MalformedInputError, match="point 0 must be a string"):
+        StepProof.from_json({**obj, "points": [int(first, 16), *rest]})
+    with pytest.raises(MalformedInputError, match="2\\*n_params \\+ 2"):
+        StepProof.from_json({**obj, "points": rest})
 
 
 # ---- the CLI: exit codes and messages ------------------------------------------------------------

@@ -54,7 +54,7 @@ def _find_beacon(pk: bytes, root: bytes, k: int, want: int) -> tuple[bytes, list
 def honest(tiny_circuit: Circuit, tiny_spec: Any) -> SimpleNamespace:
     train, test = train_test_split(load_dataset(tiny_spec.dataset))
     shard = LocalData(tiny_spec, train.x[:80], train.y[:80])
-    dataset = commit_dataset(shard)
+    dataset = commit_dataset(shard, tiny_circuit)
     sk = _sk(b"honest trainer")
     w0 = initial_checkpoint(tiny_spec)
     traj = run_trajectory(tiny_circuit, w0, shard, dataset, STEPS, ROUND)
@@ -140,7 +140,8 @@ def test_reordered_steps_are_rejected(honest: SimpleNamespace, tiny_circuit: Cir
     shard = honest.shard
     n = honest.dataset.n_batches
     reordered = LocalData(shard.spec, np.roll(shard.x, -4, axis=0), np.roll(shard.labels, -4))
-    traj = run_trajectory(tiny_circuit, honest.w0, reordered, commit_dataset(reordered), STEPS, ROUND)
+    traj = run_trajectory(tiny_circuit, honest.w0, reordered, commit_dataset(reordered, tiny_circuit),
+                          STEPS, ROUND)
     pk = public_key(honest.sk)
     beacon, indices = _find_beacon(pk, traj.root, 1, 5)
     t = indices[0]
@@ -166,7 +167,7 @@ def test_batch_outside_the_committed_dataset_is_rejected(honest: SimpleNamespace
                                                          tiny_circuit: Circuit) -> None:
     # The trainer trains on other data (the held-out split) than the shard it committed to.
     other = LocalData(honest.shard.spec, honest.test.x[:80], honest.test.y[:80])
-    traj = run_trajectory(tiny_circuit, honest.w0, other, commit_dataset(other), STEPS, ROUND)
+    traj = run_trajectory(tiny_circuit, honest.w0, other, commit_dataset(other, tiny_circuit), STEPS, ROUND)
     pk = public_key(honest.sk)
     beacon, indices = _find_beacon(pk, traj.root, 1, 3)
     proofs = prove_challenged(tiny_circuit, traj, other, honest.dataset.n_batches, indices, ROUND)

@@ -79,8 +79,8 @@ def test_ezkl_alone_accepts_a_proof_with_bytes_after_its_end(honest_round: Any,
                                                             tiny_circuit: Circuit) -> None:
     # Why pot checks minimality itself: ezkl reads a proof from the front and ignores the rest.
     step = honest_round.bundle.openings[0].proof
-    assert ezkl_verify(tiny_circuit, step.proof + b"\x00" * 32, step.instances)
-    assert not ezkl_verify(tiny_circuit, step.proof[:-1], step.instances)
+    assert ezkl_verify(tiny_circuit, step.proof + b"\x00" * 32)
+    assert not ezkl_verify(tiny_circuit, step.proof[:-1])
 
 
 @pytest.mark.parametrize("tail", [b"\x00", b"\xff" * 32, b"\x01" * 4096],
@@ -99,8 +99,17 @@ def test_a_truncated_or_altered_proof_is_rejected(honest_round: Any, tiny_circui
     proof = honest_round.bundle.openings[0].proof.proof
     flipped = bytearray(proof)
     flipped[len(proof) // 2] ^= 0x01
-    for forged in (proof[:-1], proof[:-32], bytes(flipped), proof[32:] + proof[:32]):
+    head = 64 * honest_round.bundle.openings[0].proof.n_tensors  # the tensor points
+    rotated = proof[:head] + proof[head + 32:] + proof[head:head + 32]
+    for forged in (proof[:-1], proof[:-32], bytes(flipped), rotated):
         assert judge(honest_round, tiny_circuit, with_proof(honest_round, 0, forged)) == "proof_invalid"
+    # Rotated tensor points are off the curve: such a proof cannot even be signed or written, and
+    # a bundle built in memory around one is rejected, not a crash.
+    openings = list(honest_round.bundle.openings)
+    bad = dataclasses.replace(openings[0].proof, proof=proof[32:] + proof[:32])
+    openings[0] = dataclasses.replace(openings[0], proof=bad)
+    off_curve = dataclasses.replace(honest_round.bundle, openings=tuple(openings))
+    assert judge(honest_round, tiny_circuit, off_curve) == "proof_invalid"
 
 
 def test_one_openings_proof_cannot_answer_another_step(honest_round: Any,
@@ -216,7 +225,7 @@ def test_path_text_in_any_field_is_malformed_input(honest_round: Any, text: str)
             load_bundle(raw.replace(f'"{field}":"{old}"', f'"{field}":"{text}"').encode())
     proof = dump_bundle(honest_round.bundle).decode()
     with pytest.raises(MalformedInputError):
-        load_step_proof_bytes(proof.replace('"pot.step-proof/1"', f'"{text}"', 1).encode())
+        load_step_proof_bytes(proof.replace('"pot.step-proof/2"', f'"{text}"', 1).encode())
 
 
 # ---- pot verify on bundle files -------------------------------------------------------------------

@@ -8,13 +8,15 @@ a JSON number for a string or a string for a number, is malformed input, never a
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from typing import Any
 
 import numpy as np
 import pytest
+from py_ecc.bn128 import G1 as BN128_G1
 from py_ecc.bn128 import curve_order as bn128_curve_order
+from py_ecc.bn128 import field_modulus as bn128_field_modulus
+from py_ecc.bn128 import multiply as bn128_multiply
 from py_ecc.fields import optimized_bls12_381_FQ
 from py_ecc.optimized_bn128 import curve_order as optimized_bn128_curve_order
 
@@ -26,7 +28,7 @@ from pot.chain.abi import decode_train_request
 from pot.chain.exceptions import CalldataError
 from pot.errors import MalformedInputError
 from pot.proof import StepProof
-from pot.protocol.encoding import BN254_SCALAR_ORDER, format_field_element
+from pot.protocol.encoding import BN254_SCALAR_ORDER
 from pot.protocol.keys import derive_secret_key, public_key, sign, verify
 from pot.verifier import load_step_proof_bytes
 
@@ -35,8 +37,19 @@ P_BLS = optimized_bls12_381_FQ.field_modulus
 CIRCUIT_ID = "0x" + "ab" * 32
 
 
-def step_proof(instances: tuple[int, ...] = (0, 1, 2, R - 1, 5, 6, 7, 8, 9, 10)) -> StepProof:
-    return StepProof(CIRCUIT_ID, b"\x01\x02\x03", instances, (len(instances) - 2) // 2)
+P_BN254 = int(bn128_field_modulus)
+
+
+def g1_point(k: int) -> bytes:
+    """k times BN254's G1 generator, as 64 bytes ``be32(x) ‖ be32(y)``."""
+    x, y = bn128_multiply(BN128_G1, k)
+    return int(x.n).to_bytes(32, "big") + int(y.n).to_bytes(32, "big")
+
+
+def step_proof(scalars: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10)) -> StepProof:
+    """A well-formed (unprovable) step proof whose bytes open with these multiples of G1."""
+    body = b"".join(g1_point(k) for k in scalars)
+    return StepProof(CIRCUIT_ID, body + b"\x01\x02\x03", (len(scalars) - 2) // 2)
 
 
 def bundle() -> Bundle:
@@ -63,50 +76,58 @@ def test_canonical_forms_round_trip() -> None:
     assert load_bundle(dump_bundle(bundle())) == bundle()
 
 
-def _with_instance(text: Any, i: int = 3) -> bytes:
+def _with_point(text: Any, i: int = 3) -> bytes:
     doc = step_proof().to_json()
-    doc["instances"][i] = text
+    doc["points"][i] = text
     return json.dumps(doc).encode()
 
 
-@pytest.mark.parametrize("x", [0, 1, 7, R - 1])
 @pytest.mark.parametrize("spelling", [
-    lambda x: hex(x + R),                           # the same element, plus r
-    lambda x: hex(x + 2 * R),
-    lambda x: "0x" + format(x + R, "064x"),
-    lambda x: "0x" + format(x, "064x"),             # 32-byte fixed width (ezkl's own width)
-    lambda x: "0x0" + format(x, "x"),               # a leading zero
-    lambda x: format_field_element(x).upper().replace("0X", "0x"),
-    lambda x: "0X" + format(x, "x"),
-    lambda x: format(x, "x"),                       # no prefix
-    lambda x: str(x),                               # decimal
-    lambda x: x,                                    # a JSON number
-    lambda x: " " + format_field_element(x),
-    lambda x: format_field_element(x) + "\n",
-    lambda x: "0x" + (x % 2**256).to_bytes(32, "little").hex(),  # ezkl's little-endian hex
+    lambda t: t.upper().replace("0X", "0x"),
+    lambda t: "0X" + t[2:],
+    lambda t: t[2:],                               # no prefix
+    lambda t: "0x" + t[4:],                         # a byte short
+    lambda t: t + "00",                             # a byte long
+    lambda t: "0x" + t[2:66],                       # x alone
+    lambda t: " " + t,
+    lambda t: t + "\n",
+    lambda t: int(t, 16),                           # a JSON number
+    lambda t: "0x" + bytes.fromhex(t[2:66])[::-1].hex(),  # ezkl's compressed little-endian form
 ])
-def test_a_public_instance_has_one_spelling(x: int, spelling: Any) -> None:
-    text = spelling(x)
-    if text == format_field_element(x):  # little-endian hex of 0, say, is the canonical text
-        return
-    instances = list(step_proof().instances)
-    instances[3] = x
-    # The stated commitments are recomputed from the instances, so only the spelling differs.
-    doc = step_proof(tuple(instances)).to_json()
-    doc["instances"][3] = text
+def test_a_tensor_point_has_one_spelling(spelling: Any) -> None:
+    text = step_proof().to_json()["points"][3]
     with pytest.raises(MalformedInputError):
-        load_step_proof_bytes(json.dumps(doc).encode())
+        load_step_proof_bytes(_with_point(spelling(text)))
 
 
-@pytest.mark.parametrize("x", [R, R + 1, 2**254, 2**256 - 1, 2**256, -1])
-def test_a_public_instance_is_below_r(x: int) -> None:
-    text = hex(x) if x >= 0 else "-0x1"
-    with pytest.raises(MalformedInputError):
-        load_step_proof_bytes(_with_instance(text))
+def _replaced_point(point: bytes, i: int = 3) -> bytes:
+    """The test step proof with point ``i`` replaced, in the proof bytes *and* the stated list."""
+    step = step_proof()
+    raw = step.proof[: 64 * i] + point + step.proof[64 * (i + 1):]
+    doc = {**step.to_json(), "proof": "0x" + raw.hex(),
+           "points": ["0x" + raw[64 * j: 64 * (j + 1)].hex() for j in range(10)]}
+    return json.dumps(doc).encode()
 
 
-def test_r_minus_one_is_the_largest_public_instance() -> None:
-    assert load_step_proof_bytes(_with_instance(hex(R - 1))).instances[3] == R - 1
+@pytest.mark.parametrize("name", ["x + p", "y + p", "off the curve", "identity (0, 0)", "y = 0"])
+def test_a_tensor_point_is_a_point_of_the_curve_in_canonical_coordinates(name: str) -> None:
+    good = g1_point(4)
+    x, y = int.from_bytes(good[:32], "big"), int.from_bytes(good[32:], "big")
+    bad = {
+        "x + p": (x + P_BN254, y), "y + p": (x, y + P_BN254), "off the curve": (x, y + 1),
+        "identity (0, 0)": (0, 0), "y = 0": (x, 0),
+    }[name]
+    point = bad[0].to_bytes(32, "big") + bad[1].to_bytes(32, "big")
+    with pytest.raises(MalformedInputError, match="point 3"):
+        load_step_proof_bytes(_replaced_point(point))
+
+
+def test_the_negated_point_is_another_point() -> None:
+    good = g1_point(4)
+    x, y = int.from_bytes(good[:32], "big"), int.from_bytes(good[32:], "big")
+    negated = x.to_bytes(32, "big") + (P_BN254 - y).to_bytes(32, "big")
+    with pytest.raises(MalformedInputError, match="does not match the points"):
+        load_step_proof_bytes(_replaced_point(negated))
 
 
 def respelled(path: tuple[Any, ...], spelling: Any) -> bytes:
@@ -224,9 +245,9 @@ def test_a_compressed_update_has_one_encoding() -> None:
             decode_sparse(other, 10, 4)
 
 
-def test_a_step_proof_with_a_stated_commitment_of_other_instances_is_malformed() -> None:
+def test_a_step_proof_with_a_stated_commitment_of_other_points_is_malformed() -> None:
     doc = step_proof().to_json()
-    other = dataclasses.replace(step_proof(), instances=(0, 1, 2, 3, 5, 6, 7, 8, 9, 10))
+    other = step_proof((1, 2, 3, 11, 5, 6, 7, 8, 9, 10))
     doc["commitments"]["batch"] = other.to_json()["commitments"]["batch"]
     doc["commitments"]["weights_in"] = other.to_json()["commitments"]["weights_in"]
     with pytest.raises(MalformedInputError, match="does not match"):

@@ -35,7 +35,7 @@ from pot.errors import MalformedInputError
 from pot.fixtures.check import check_fixtures
 from pot.fixtures.core import MAX_FIXTURE_FILE_BYTES
 from pot.jsonio import MAX_JSON_DEPTH, MAX_JSON_VALUES
-from pot.proof import MAX_INSTANCES, MAX_PROOF_BYTES
+from pot.proof import MAX_PROOF_BYTES, MAX_TENSORS
 from pot.verifier import MAX_STEP_PROOF_FILE_BYTES, load_step_proof_bytes, read_step_proof
 
 MIB = 1 << 20
@@ -50,7 +50,7 @@ def body_with(**fields: object) -> bytes:
 def test_the_limits_are_the_documented_ones() -> None:
     assert (MAX_BUNDLE_BYTES, CHAIN_MAX_BUNDLE_BYTES) == (16 * MIB, 16 * MIB)
     assert (MAX_STEPS, MAX_SAMPLED_STEPS, MAX_PATH_NODES) == (1 << 20, 64, 64)
-    assert (MAX_STEP_PROOF_FILE_BYTES, MAX_PROOF_BYTES, MAX_INSTANCES) == (4 * MIB, MIB, 4096)
+    assert (MAX_STEP_PROOF_FILE_BYTES, MAX_PROOF_BYTES, MAX_TENSORS) == (4 * MIB, MIB, 4096)
     assert (MAX_JSON_DEPTH, MAX_JSON_VALUES, MAX_FIXTURE_FILE_BYTES) == (32, 1 << 20, 16 * MIB)
     assert MAX_PARAM_COUNT * 8 == 32 * MIB  # the largest dense update a job can declare
 
@@ -93,10 +93,10 @@ def test_a_merkle_path_over_the_cap_is_refused() -> None:
         load_bundle(body_with(first_path=["0x" + "00" * 32] * (MAX_PATH_NODES + 1)))
 
 
-def test_instance_counts_are_capped_and_paired() -> None:
+def test_point_counts_are_capped_and_paired() -> None:
     doc = step_proof().to_json()
-    for count in (MAX_INSTANCES + 2, 2, 11):
-        doc["instances"] = ["0x1"] * count
+    for count in (MAX_TENSORS + 2, 2, 11):
+        doc["points"] = ["0x" + "00" * 64] * count
         with pytest.raises(MalformedInputError, match="2\\*n_params \\+ 2"):
             load_step_proof_bytes(json.dumps(doc).encode())
 

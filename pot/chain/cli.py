@@ -1,21 +1,23 @@
 """``pot chain``: run the chain-side executor against a state file, one call per command.
 
 A thin shell over pot's node, :func:`pot.node.node_executor`: the executor bound to pot's model
-zoo (a job names a zoo spec), its Poseidon weights commitment, its bundle verifier and its
-economics settler. Every command opens the state file given by ``--state`` (default
+zoo (a job names a zoo spec), its weights commitment (KZG points under the spec's circuit), its
+bundle verifier and its economics settler. Every command opens the state file given by ``--state`` (default
 ``pot-chain.db``, or ``$POT_CHAIN_STATE``), runs one call in one transaction and prints its result,
 as text or, with ``--json``, as one line of canonical JSON. A reverted call prints
 ``reverted (ErrorName): message`` and exits with code 1; unusable arguments exit with code 2.
 
 ``prove-submit``, ``appeal`` and ``prove-fraud`` judge bundles against the circuits under
 ``--circuits`` (default ``circuits``, or ``$POT_CIRCUITS``); ``--allow-dev-srs`` accepts circuits
-made with a development SRS.
+made with a development SRS. The other calls that compute a weights commitment (``request``,
+``submit``, ``import``) use the circuits under ``$POT_CIRCUITS`` (default ``circuits``).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import os
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -215,13 +217,18 @@ def _open(state_path: Path) -> Store:
     return store
 
 
+def _default_circuits() -> Path:
+    """The circuits folder of a call without ``--circuits``: ``$POT_CIRCUITS`` or ``circuits``."""
+    return Path(os.environ.get("POT_CIRCUITS") or "circuits")
+
+
 def _executor(
-    state_path: Path, circuits_dir: Path = Path("circuits"), allow_dev_srs: bool = False
+    state_path: Path, circuits_dir: Path | None = None, allow_dev_srs: bool = False
 ) -> Executor:
     """pot's node executor on the state file (see :func:`pot.node.node_executor`)."""
     from pot.node import node_executor  # ezkl and the zoo load only when a command runs
 
-    return node_executor(_open(state_path), circuits_dir, allow_dev_srs)
+    return node_executor(_open(state_path), circuits_dir or _default_circuits(), allow_dev_srs)
 
 
 def _emit(as_json: bool, result: dict[str, Any]) -> None:
@@ -965,8 +972,8 @@ def import_command(state_path: Path, source: Any, as_json: bool) -> None:
                                max_values=MAX_EXPORT_VALUES)
     except MalformedInputError as e:
         raise click.BadParameter(f"not JSON: {e}", param_hint="SOURCE") from e
-    from pot.node import payload_commitment
+    from pot.node import SpecCircuits
 
-    store = Store.import_state(state_path, export, payload_commitment)
+    store = Store.import_state(state_path, export, SpecCircuits(_default_circuits()).payload_commitment)
     click.get_current_context().call_on_close(store.close)
     _emit(as_json, {"state": str(state_path), "state_root": store.state_root().to_hex()})

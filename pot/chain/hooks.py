@@ -19,7 +19,7 @@ The executor calls out at three places, and each is a plain function injected in
 
 Weights are int64 vectors (quantised fixed-point values). Their wire form, the update payload, is
 the little-endian int64 encoding; a vector's commitment is computed by the executor's ``commit``
-hook: ``keccak256`` of the payload by default (:func:`weights_commitment`), the protocol's Poseidon
+hook: ``keccak256`` of the payload by default (:func:`weights_commitment`), the protocol's KZG-point
 ``commit(W)`` in pot's node (:mod:`pot.node`). Everything here is integer-only and deterministic.
 """
 

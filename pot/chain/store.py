@@ -28,7 +28,7 @@ State root
     as bytes. The root of a job is ``keccak256(canonical(job))`` with the blob fields (``payload``
     of a submission, ``global_model`` of a round) removed: each is bound by its commitment
     (``update_commitment``, ``global_commitment``), computed by the executor's ``commit`` hook
-    (``keccak256`` of the blob by default; pot's node uses the Poseidon ``commit(W)``). The state
+    (``keccak256`` of the blob by default; pot's node uses the KZG-point ``commit(W)``). The state
     root is ``keccak256(canonical({"format", "chain", "nonces", "economics",
     "jobs": {job_id: job_root}}))``. A job's root is refreshed by each call that touches the job;
     the economics (accounts and every job's escrow and pool) is hashed whole, like the nonces, so

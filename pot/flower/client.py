@@ -154,7 +154,7 @@ class PotTrainer:
         """The shard's dataset commitment, computed once per node and kept in its state."""
         stored = context.state.config_records.get(STATE_DATASET_KEY)
         if stored is None:
-            dataset = commit_dataset(self.data)
+            dataset = commit_dataset(self.data, self.circuit)
             context.state[STATE_DATASET_KEY] = ConfigRecord(
                 {"root": dataset.root, "batch-commits": list(dataset.batch_commits)})
             return dataset

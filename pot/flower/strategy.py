@@ -185,7 +185,7 @@ class PotStrategy(Strategy):
         """
         w0 = arrays_to_params(arrays, self.spec)
         nodes = self._connected_nodes(grid)
-        commitment = checkpoint_commitment(w0, self.spec)
+        commitment = checkpoint_commitment(w0, self.circuit)
         self._open = _OpenRound(server_round, grid, commitment, nodes,
                                 RoundEvidence(server_round, self.job_id, commitment))
         order = TrainInstruction(self.job_id, server_round, self.steps, self.circuit.circuit_id)
@@ -247,7 +247,7 @@ class PotStrategy(Strategy):
             te.verdict = Verdict(False, MALFORMED, str(e))
             return
         te.trainer, te.root = commit.trainer, commit.root
-        te.update_commitment = checkpoint_commitment(update, self.spec)
+        te.update_commitment = checkpoint_commitment(update, self.circuit)
         verdict = check_commitment(te.node_id, commit, self.steps, self.registry)
         if verdict is not None:
             te.verdict = verdict
@@ -313,7 +313,7 @@ class PotStrategy(Strategy):
             return None
         new = unflatten_params(vector, self.spec)
         ev.aggregation = info
-        ev.new_global_commitment = checkpoint_commitment(new, self.spec)
+        ev.new_global_commitment = checkpoint_commitment(new, self.circuit)
         return new
 
     # -- no client-side evaluation: nothing about it is proven ------------------------------------

@@ -1,11 +1,12 @@
 """Commitments to tensors, datasets and SGD trajectories, and the step-to-batch rule.
 
-The ezkl step circuit exposes each weight tensor and each batch tensor as one Poseidon hash, a
-BN254 scalar field element. This module turns those field elements into 32-byte keccak256
-commitments, and the commitments into the two Merkle roots of the protocol:
+The ezkl step circuit commits to each weight tensor and each batch tensor with one KZG point, which
+:func:`pot.tensors.tensor_digest` reduces to a BN254 scalar field element (a *tensor digest*).
+This module turns those field elements into 32-byte keccak256 commitments, and the commitments into
+the two Merkle roots of the protocol:
 
 * ``weights_commitment(h) = keccak256(DOMAIN_WEIGHTS ‖ be32(h_0) ‖ ... ‖ be32(h_{n-1}))`` over the
-  Poseidon hashes of a model's weight tensors, in the model's parameter order;
+  tensor digests of a model's weight tensors, in the model's parameter order;
 * ``batch_commitment(h) = keccak256(DOMAIN_BATCH ‖ be32(h_0) ‖ ...)`` over those of one batch's
   tensors (inputs, then labels);
 * the dataset commitment is the root of the dataset tree over a trainer's batch commitments;
@@ -45,7 +46,7 @@ def _tensor_commitment(tag: bytes, hashes: Sequence[int], what: str) -> bytes:
 
 
 def weights_commitment(hashes: Sequence[int]) -> bytes:
-    """Commit to a model's weights from the Poseidon hashes of its tensors.
+    """Commit to a model's weights from the tensor digests of its tensors.
 
     Parameters
     ----------
@@ -67,7 +68,7 @@ def weights_commitment(hashes: Sequence[int]) -> bytes:
 
 
 def batch_commitment(hashes: Sequence[int]) -> bytes:
-    """Commit to one batch from the Poseidon hashes of its tensors (inputs, then labels).
+    """Commit to one batch from the tensor digests of its tensors (inputs, then labels).
 
     Returns
     -------

@@ -28,6 +28,8 @@ DOMAIN_WEIGHTS = _tag("pot/v1/weights")
 """Prefix of :func:`pot.protocol.commitments.weights_commitment`."""
 DOMAIN_BATCH = _tag("pot/v1/batch")
 """Prefix of :func:`pot.protocol.commitments.batch_commitment`."""
+DOMAIN_TENSOR = _tag("pot/v1/tensor")
+"""Prefix of :func:`pot.tensors.tensor_digest` (a tensor's KZG point to a field element)."""
 DOMAIN_DATASET_LEAF = _tag("pot/v1/dataset/leaf")
 """Prefix of a leaf hash of the dataset tree."""
 DOMAIN_DATASET_NODE = _tag("pot/v1/dataset/node")
@@ -46,6 +48,7 @@ DOMAIN_CHALLENGE_SEED = _tag("pot/v1/challenge/seed")
 ALL_DOMAINS: dict[str, bytes] = {
     "DOMAIN_WEIGHTS": DOMAIN_WEIGHTS,
     "DOMAIN_BATCH": DOMAIN_BATCH,
+    "DOMAIN_TENSOR": DOMAIN_TENSOR,
     "DOMAIN_DATASET_LEAF": DOMAIN_DATASET_LEAF,
     "DOMAIN_DATASET_NODE": DOMAIN_DATASET_NODE,
     "DOMAIN_DATASET_ROOT": DOMAIN_DATASET_ROOT,

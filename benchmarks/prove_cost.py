@@ -1,0 +1,253 @@
+"""Benchmark: what one SGD-step proof costs under several ezkl configurations, side by side (issue 9).
+
+Every configuration proves the *same* step (the spec's integer W_0 on its first batch) on the same
+machine in the same run, and each ezkl phase runs in a fresh child process so that its peak RSS is
+its own. The first configuration is the baseline the ratios are taken against. Named configurations:
+
+``naive``
+    ezkl 23.0.5 defaults with the whole step public: ``public`` inputs and outputs, 2 inner
+    columns, scale 13, the lookup range the step needs. One vk serves every checkpoint, but every
+    weight, feature and label is a public instance.
+``hashed``
+    pot's first circuit: ``hashed`` inputs and outputs (one Poseidon hash per tensor).
+``pot``
+    pot's default for the spec, exactly :func:`pot.circuit.run_args` (whatever that is today).
+``polycommit``, ``polycommit-c<N>``, ``public-c<N>``, ``hashed-c<N>``
+    that visibility with ``N`` inner columns (default 2).
+
+Other levers: ``--override key=value`` (an ezkl run arg, e.g. ``decomp_base=1024``), ``--layers`` and
+``--batch`` to change the model (the scaling sweep), ``--scale``.
+
+For each configuration it reports logrows and rows, setup / witness / prove / verify seconds, pk /
+vk / proof bytes, peak RSS of setup, prove and verify, and the proven W_{t+1}'s error against
+torch's float64 SGD step, as a fraction of the step's largest weight change.
+
+    python benchmarks/prove_cost.py --spec mlp-digits --configs naive pot
+    python benchmarks/prove_cost.py --configs naive polycommit-c2 polycommit-c8 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+CHILD = r"""
+import json, math, resource, sys, time
+from pathlib import Path
+phase, cfg = sys.argv[1], json.loads(sys.argv[2])
+work = Path(cfg["work"])
+import ezkl
+out = {}
+def run_args(logrows):
+    ra = ezkl.PyRunArgs()
+    for k, v in dict(cfg["run_args"], logrows=logrows).items():
+        setattr(ra, k, tuple(v) if isinstance(v, list) else v)
+    return ra
+vis = (cfg["run_args"].get("input_visibility"), cfg["run_args"].get("output_visibility"))
+polycommit = "polycommit" in vis
+vk_srs = (str(work / "vk.key"), str(work / "kzg.srs")) if polycommit else (None, None)
+t = time.perf_counter()
+if phase == "setup":
+    onnx, settings = str(work / "network.onnx"), str(work / "settings.json")
+    ezkl.gen_settings(onnx, settings, py_run_args=run_args(15))
+    s = json.loads(Path(settings).read_text())
+    rows = int(s["num_rows"])
+    logrows = max(15, math.ceil(math.log2(rows + 64)))
+    if logrows > cfg["max_logrows"]:
+        out.update(rows=rows, logrows=logrows, skipped=f"needs logrows {logrows}")
+        print(json.dumps(out)); sys.exit(0)
+    ezkl.gen_settings(onnx, settings, py_run_args=run_args(logrows))
+    ezkl.compile_circuit(onnx, str(work / "model.compiled"), settings)
+    ezkl.gen_srs(str(work / "kzg.srs"), logrows)
+    t = time.perf_counter()
+    ezkl.setup(str(work / "model.compiled"), str(work / "vk.key"), str(work / "pk.key"),
+               str(work / "kzg.srs"), None, False)
+    out.update(rows=rows, logrows=logrows)
+elif phase == "prove":
+    ezkl.gen_witness(str(work / "input.json"), str(work / "model.compiled"), str(work / "witness.json"),
+                     *vk_srs)
+    out["witness_seconds"] = time.perf_counter() - t
+    t = time.perf_counter()
+    ezkl.prove(str(work / "witness.json"), str(work / "model.compiled"), str(work / "pk.key"),
+               str(work / "proof.json"), str(work / "kzg.srs"))
+else:
+    assert ezkl.verify(str(work / "proof.json"), str(work / "settings.json"), str(work / "vk.key"),
+                       str(work / "kzg.srs"), False)
+out["seconds"] = time.perf_counter() - t
+out["peak_rss_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps(out))
+"""
+
+
+def child(phase: str, cfg: dict[str, Any]) -> dict[str, Any]:
+    res = subprocess.run([sys.executable, "-c", CHILD, phase, json.dumps(cfg)],
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.exit(f"{cfg['name']}: phase {phase} failed:\n{res.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
+    return result
+
+
+def config_run_args(name: str, spec: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The ezkl run args (without logrows) of a named configuration."""
+    from pot.circuit import run_args
+
+    args = run_args(spec, 15)
+    del args["logrows"]
+    if name == "pot":
+        return {**args, **overrides}
+    vis, _, cols = name.partition("-c")
+    if vis == "naive":
+        vis, cols = "public", "2"
+    if vis not in ("public", "hashed", "polycommit"):
+        raise SystemExit(f"unknown configuration {name!r}")
+    args.update(input_visibility=vis, output_visibility=vis, num_inner_cols=int(cols or 2))
+    return {**args, **overrides}
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--override wants key=value, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def step_error(spec: Any, witness: dict[str, Any]) -> float:
+    """max |W_{t+1}(proven) - W_{t+1}(torch float64)| / max |W_{t+1}(torch) - W_t|."""
+    import numpy as np
+
+    from pot.data import batch_arrays, dequantize, initial_checkpoint, load_dataset
+    from pot.export import torch_sgd_step
+    from pot.prover import signed_felt
+
+    data = load_dataset(spec.dataset)
+    x, y = batch_arrays(data, list(range(spec.batch_size)), spec)
+    params = {k: dequantize(v, spec.scale) for k, v in initial_checkpoint(spec).items()}
+    ref = torch_sgd_step(spec, params, x, y)
+    err = change = 0.0
+    for (name, shape), felts in zip(spec.param_shapes(), witness["outputs"], strict=True):
+        got = dequantize(np.array([signed_felt(f) for f in felts], dtype=np.int64), spec.scale)
+        err = max(err, float(np.max(np.abs(got.reshape(shape) - ref[name]))))
+        change = max(change, float(np.max(np.abs(ref[name] - params[name]))))
+    return err / change
+
+
+def measure(name: str, spec: Any, overrides: dict[str, Any], max_logrows: int) -> dict[str, Any]:
+    from pot.circuit import run_args
+    from pot.data import batch_arrays, initial_checkpoint, load_dataset
+    from pot.export import export_step
+    from pot.prover import _input_json
+
+    with tempfile.TemporaryDirectory(prefix="pot-prove-cost-") as tmp:
+        work = Path(tmp)
+        export_step(spec, work / "network.onnx")
+        data = load_dataset(spec.dataset)
+        x, y = batch_arrays(data, list(range(spec.batch_size)), spec)
+        circuit_like = type("C", (), {"spec": spec})()
+        (work / "input.json").write_text(json.dumps(_input_json(circuit_like, initial_checkpoint(spec),
+                                                                x, y)))
+        cfg = {"name": name, "work": str(work), "max_logrows": max_logrows,
+               "run_args": config_run_args(name, spec, overrides)}
+        s = child("setup", cfg)
+        row: dict[str, Any] = {"config": name, "run_args": cfg["run_args"], "rows": s["rows"],
+                               "logrows": s["logrows"], "params": spec.n_params,
+                               "batch": spec.batch_size, "layers": list(spec.layers)}
+        if "skipped" in s:
+            return {**row, "skipped": s["skipped"]}
+        p = child("prove", cfg)
+        v = child("verify", cfg)
+        row.update(
+            setup_s=s["seconds"], witness_s=p["witness_seconds"], prove_s=p["seconds"],
+            verify_s=v["seconds"],
+            setup_rss=s["peak_rss_bytes"], prove_rss=p["peak_rss_bytes"], verify_rss=v["peak_rss_bytes"],
+            pk_bytes=(work / "pk.key").stat().st_size, vk_bytes=(work / "vk.key").stat().st_size,
+            proof_bytes=len(json.loads((work / "proof.json").read_text())["proof"]),
+            error=step_error(spec, json.loads((work / "witness.json").read_text())),
+        )
+        _ = run_args  # the named ``pot`` configuration is exactly pot.circuit.run_args
+        return row
+
+
+COLUMNS = [("logrows", "logrows", "{}"), ("rows", "rows", "{:,}"), ("setup s", "setup_s", "{:.1f}"),
+           ("witness s", "witness_s", "{:.2f}"), ("prove s", "prove_s", "{:.1f}"),
+           ("verify s", "verify_s", "{:.3f}"), ("pk MB", "pk_bytes", "mb"), ("vk KB", "vk_bytes", "kb"),
+           ("proof KB", "proof_bytes", "kb"), ("RSS setup GB", "setup_rss", "gb"),
+           ("RSS prove GB", "prove_rss", "gb"), ("RSS verify GB", "verify_rss", "gb"),
+           ("error / update", "error", "{:.2%}")]
+RATIO_KEYS = ("setup_s", "prove_s", "verify_s", "pk_bytes", "vk_bytes", "proof_bytes", "prove_rss")
+
+
+def fmt(value: Any, style: str) -> str:
+    if value is None:
+        return "-"
+    if style in ("mb", "kb", "gb"):
+        return f"{value / {'mb': 1e6, 'kb': 1e3, 'gb': 1e9}[style]:,.{2 if style == 'gb' else 1}f}"
+    return style.format(value)
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    names = [r["config"] for r in rows]
+    width = max(len(c[0]) for c in COLUMNS) + 2
+    print(f"{'':<{width}}" + "".join(f"{n:>16}" for n in names))
+    for label, key, style in COLUMNS:
+        print(f"{label:<{width}}" + "".join(f"{fmt(r.get(key), style):>16}" for r in rows))
+    base = rows[0]
+    if "skipped" in base:
+        return
+    for r in rows[1:]:
+        if "skipped" in r:
+            print(f"{r['config']}: skipped ({r['skipped']})")
+            continue
+        ratios = ", ".join(f"{k} {r[k] / base[k]:.2f}x" for k in RATIO_KEYS if base.get(k))
+        print(f"{r['config']} / {base['config']}: {ratios}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", default="mlp-digits", help="zoo name or spec JSON path")
+    parser.add_argument("--configs", nargs="+", default=["naive", "pot"],
+                        help="named configurations; the first is the baseline")
+    parser.add_argument("--override", action="append", type=parse_override, default=[],
+                        metavar="KEY=VALUE", help="ezkl run arg applied to every configuration")
+    parser.add_argument("--layers", help="widths, e.g. 64,128,10 (model-size sweep)")
+    parser.add_argument("--batch", type=int, help="batch size (batch-size sweep)")
+    parser.add_argument("--scale", type=int, help="fixed-point bits")
+    parser.add_argument("--max-logrows", type=int, default=20,
+                        help="skip a configuration that needs more (21 does not fit in 24 GiB)")
+    parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    args = parser.parse_args()
+
+    from pot.spec import load_spec
+
+    spec = load_spec(args.spec)
+    changes: dict[str, Any] = {}
+    if args.layers:
+        changes["layers"] = tuple(int(w) for w in args.layers.split(","))
+    if args.batch:
+        changes["batch_size"] = args.batch
+    if args.scale:
+        changes["scale"] = args.scale
+    if changes:
+        spec = dataclasses.replace(spec, name=f"{spec.name}-variant", **changes)
+    overrides = dict(args.override)
+    rows = []
+    for name in args.configs:
+        print(f"[{name}] {spec.name} layers {list(spec.layers)} batch {spec.batch_size} "
+              f"({spec.n_params:,} parameters) ...", file=sys.stderr, flush=True)
+        rows.append(measure(name, spec, overrides, args.max_logrows))
+    print_table(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
