@@ -5,12 +5,17 @@ a real bundle, and ``pot verify`` over lists and folders of files (lines, summar
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from pot import verifier
+from pot.bundle import dump_bundle
 from pot.circuit import Circuit
+from pot.cli import main
 from pot.protocol import bls
 
 pytestmark = pytest.mark.ezkl
@@ -93,3 +98,66 @@ def test_a_real_bundle_gets_the_same_verdicts_under_both_bls_backends(
     with bls.using_backend(name):
         assert verifier.verify_bundle(honest_round.bundle, tiny_circuit, None, True).reason == "ok"
         assert verifier.verify_bundle(tampered, tiny_circuit, None, True).reason == "bad_signature"
+
+
+# ---- pot verify over many files --------------------------------------------------------------
+
+
+@pytest.fixture
+def bundle_dir(honest_round: Any, tmp_path: Path) -> Path:
+    folder = tmp_path / "bundles"
+    folder.mkdir()
+    raw = dump_bundle(honest_round.bundle)
+    for name in ("b2.json", "b0.json", "b1.json"):
+        (folder / name).write_bytes(raw)
+    (folder / "notes.txt").write_text("not a bundle, not *.json: skipped")
+    return folder
+
+
+def _verify(*args: str) -> Any:
+    return CliRunner().invoke(main, ["verify", *args])
+
+
+def test_cli_verifies_a_folder_in_name_order_with_a_summary(bundle_dir: Path,
+                                                            tiny_circuit: Circuit) -> None:
+    result = _verify(str(bundle_dir), "--circuit", str(tiny_circuit.path), "--allow-dev-srs")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[:3] == [f"{bundle_dir / n}: valid" for n in ("b0.json", "b1.json", "b2.json")]
+    assert lines[3].startswith("3 files: 3 valid, 0 invalid, 0 malformed in ")
+    assert lines[3].endswith(" files/s)") and len(lines) == 4
+
+
+def test_cli_json_lists_verdicts_and_totals_and_exits_by_the_worst(
+        bundle_dir: Path, honest_round: Any, tiny_circuit: Circuit, tmp_path: Path) -> None:
+    bad = tmp_path / "padded.json"
+    bad.write_bytes(dump_bundle(_padded(honest_round, b"\x00")))
+    result = _verify(str(bundle_dir / "b0.json"), str(bad), "--circuit", str(tiny_circuit.path),
+                     "--allow-dev-srs", "--json")
+    assert result.exit_code == 1, result.output
+    out = json.loads(result.output)
+    assert [(r["file"], r["valid"], r["reason"]) for r in out["results"]] == [
+        (str(bundle_dir / "b0.json"), True, "ok"), (str(bad), False, "proof_trailing_bytes")]
+    totals = out["totals"]
+    assert (totals["files"], totals["valid"], totals["invalid"], totals["malformed"]) == (2, 1, 1, 0)
+    assert out["valid"] is False and out["circuit_ids"] == [tiny_circuit.circuit_id]
+
+    missing = tmp_path / "missing.json"
+    result = _verify(str(bad), str(missing), str(bundle_dir), "--circuit",
+                     str(tiny_circuit.path), "--allow-dev-srs", "--json")
+    assert result.exit_code == 2, result.output
+    out = json.loads(result.output)
+    assert [r["reason"] for r in out["results"]] == ["proof_trailing_bytes", "malformed", "ok", "ok",
+                                                     "ok"]
+    assert out["totals"]["malformed"] == 1 and "Traceback" not in result.output
+
+
+def test_cli_pins_several_circuits_and_judges_a_file_naming_none_as_wrong_circuit(
+        bundle_dir: Path, honest_round: Any, tiny_circuit: Circuit, tmp_path: Path) -> None:
+    other = tmp_path / "other.json"
+    foreign = dataclasses.replace(honest_round.bundle, circuit_id="0x" + "ab" * 32)
+    other.write_bytes(dump_bundle(foreign.signed(honest_round.sk)))
+    result = _verify(str(bundle_dir / "b0.json"), str(other), "--circuit", str(tiny_circuit.path),
+                     "--circuit", str(tiny_circuit.path), "--allow-dev-srs")
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines()[1].startswith(f"{other}: INVALID (wrong_circuit)")
