@@ -165,68 +165,131 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+PROGRESS_MIN_FILES = 10
+"""``pot verify`` shows a progress bar on a terminal's stderr from this many files on."""
+
+
+def _verify_paths(files: tuple[Path, ...]) -> list[Path]:
+    """The files to verify: each file as given, each folder's ``*.json`` in name order."""
+    return [p for f in files for p in (sorted(f.glob("*.json")) if f.is_dir() else [f])]
+
+
+@contextlib.contextmanager
+def _file_progress(total: int) -> Iterator[Callable[[], None]]:
+    """A rich progress bar over ``total`` files on stderr, if stderr is a terminal and total is
+    at least :data:`PROGRESS_MIN_FILES`; yields the function that advances it by one file."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    if total < PROGRESS_MIN_FILES or not console.is_terminal:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        task = bar.add_task("files", total=total)
+        yield lambda: bar.advance(task)
+
+
+def _load_pinned(circuit_paths: tuple[Path, ...], circuit_ids: tuple[str, ...],
+                 circuits_dir: Path) -> dict[str, Any]:
+    """The pinned circuits by id, each loaded (and its files hashed) once."""
+    from pot.circuit import find_circuit, load_circuit
+    from pot.errors import CircuitError
+
+    if bool(circuit_paths) == bool(circuit_ids):
+        raise PotClickException("give exactly one of --circuit or --circuit-id", EXIT_MALFORMED)
+    try:
+        loaded = ([load_circuit(p) for p in circuit_paths] if circuit_paths
+                  else [find_circuit(i, circuits_dir) for i in circuit_ids])
+    except CircuitError as e:
+        raise PotClickException(str(e), EXIT_MALFORMED) from e
+    return {c.circuit_id: c for c in loaded}
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True,
                 type=click.Path(dir_okay=True, path_type=Path))
-@click.option("--circuit", "circuit_path", type=click.Path(file_okay=False, path_type=Path),
-              help="The pinned circuit folder.")
-@click.option("--circuit-id", help="The pinned circuit id, looked up under --circuits.")
+@click.option("--circuit", "circuit_paths", multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="A pinned circuit folder (repeat to pin several).")
+@click.option("--circuit-id", "circuit_ids", multiple=True,
+              help="A pinned circuit id, looked up under --circuits (repeat to pin several).")
 @click.option("--expect", "expect_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON of what the chain knows about a bundle's submission (docs/protocol.md).")
 @click.option("--allow-dev-srs", is_flag=True, help="Accept a development (insecure) SRS.")
 @circuits_option
 @json_option
-def verify(files: tuple[Path, ...], circuit_path: Path | None, circuit_id: str | None,
+@boundary
+def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids: tuple[str, ...],
            expect_path: Path | None, allow_dev_srs: bool, circuits_dir: Path,
            as_json: bool) -> None:
-    """Verify step proofs or proof bundles against a pinned circuit.
+    """Verify step proofs or proof bundles against pinned circuits, many in one process.
 
     FILES are step proofs (pot prove) or bundles (a trainer's signed round), or folders of them
-    (every *.json inside, in name order). The circuit is loaded once for all of them. A bundle is
-    checked against --expect when given (job, round, trainer, root, steps, beacon, min_samples,
-    dataset_root, global_commitment, final_commitment), else for internal consistency, signature
-    and proofs only.
+    (every *.json inside, in name order). Each pinned circuit is loaded once; each file is judged
+    under the pinned circuit it names (a file naming none is judged under the first, and fails
+    with wrong_circuit). A bundle is checked against --expect when given (job, round, trainer,
+    root, steps, beacon, min_samples, dataset_root, global_commitment, final_commitment), else
+    for internal consistency, signature and proofs only.
 
-    Exit code 0 if every file is valid, 1 if any is invalid, 2 if any input is malformed or the
-    circuit cannot be loaded.
+    Prints one line per file, and a summary line when there are several; --json prints
+    {"results": [{"file", "valid", "reason", "detail"}, ...], "totals": {...}, "valid": ...}.
+    A progress bar shows on a terminal's stderr from 10 files on.
+
+    Exit code 0 if every file is valid, 1 if any is invalid and none malformed, 2 if any file is
+    malformed or unreadable, or on a usage error (no circuit, an unloadable circuit or --expect).
 
     \b
     Example:
         pot verify step.json --circuit circuits/mlp-tiny-0123abcd --allow-dev-srs --json
-        pot verify bundles/ --circuit-id 0x... --expect round.json
+        pot verify bundles/ more/b7.json --circuit-id 0x... --expect round.json
     """
-    from pot.circuit import find_circuit, load_circuit
-    from pot.errors import CircuitError
-    from pot.verifier import expected_from_json, verify_file
+    import time
 
-    if (circuit_path is None) == (circuit_id is None):
-        raise PotClickException("give exactly one of --circuit or --circuit-id", EXIT_MALFORMED)
+    from pot.errors import PotError
+    from pot.verifier import expected_from_json, read_verifiable, verify_item
+
+    pinned = _load_pinned(circuit_paths, circuit_ids, circuits_dir)
     try:
-        circuit = (load_circuit(circuit_path) if circuit_path is not None
-                   else find_circuit(str(circuit_id), circuits_dir))
         expected = expected_from_json(expect_path) if expect_path else None
-    except CircuitError as e:
-        raise PotClickException(str(e), EXIT_MALFORMED) from e
     except MalformedInputError as e:
         raise PotClickException(f"--expect: {e}", EXIT_MALFORMED) from e
-    paths = [p for f in files for p in (sorted(f.glob("*.json")) if f.is_dir() else [f])]
-    results = []
+    paths = _verify_paths(files)
+    first = next(iter(pinned.values()))
+    results: list[dict[str, Any]] = []
     worst = EXIT_OK
-    for path in paths:
-        try:
-            verdict = verify_file(path, circuit, expected, allow_dev_srs)
-            entry = {"file": str(path), **verdict.to_json()}
-            worst = max(worst, EXIT_OK if verdict.ok else EXIT_INVALID)
-        except MalformedInputError as e:
-            entry = {"file": str(path), "valid": False, "reason": "malformed", "detail": str(e)}
-            worst = EXIT_MALFORMED
-        results.append(entry)
-        if not as_json:
-            mark = "valid" if entry["valid"] else f"INVALID ({entry['reason']})"
-            click.echo(f"{path}: {mark}" + ("" if entry["valid"] else f": {entry['detail']}"))
+    start = time.perf_counter()
+    with _file_progress(len(paths)) as advance:
+        for path in paths:
+            try:
+                item = read_verifiable(path)
+                verdict = verify_item(item, pinned.get(item.circuit_id, first), expected,
+                                      allow_dev_srs)
+                entry = {"file": str(path), **verdict.to_json()}
+                worst = max(worst, EXIT_OK if verdict.ok else EXIT_INVALID)
+            except PotError as e:  # not judged: unreadable input; never a traceback
+                reason = "malformed" if isinstance(e, MalformedInputError) else "error"
+                entry = {"file": str(path), "valid": False, "reason": reason, "detail": str(e)}
+                worst = EXIT_MALFORMED
+            results.append(entry)
+            advance()
+            if not as_json:
+                mark = "valid" if entry["valid"] else f"INVALID ({entry['reason']})"
+                click.echo(f"{path}: {mark}" + ("" if entry["valid"] else f": {entry['detail']}"))
+    seconds = time.perf_counter() - start
+    valid = sum(1 for r in results if r["valid"])
+    malformed = sum(1 for r in results if r["reason"] in ("malformed", "error"))
+    totals = {"files": len(results), "valid": valid, "invalid": len(results) - valid - malformed,
+              "malformed": malformed, "seconds": round(seconds, 3),
+              "files_per_second": round(len(results) / seconds, 2) if seconds > 0 else None}
     if as_json:
-        emit_json({"circuit_id": circuit.circuit_id, "results": results,
-                   "valid": worst == EXIT_OK})
+        emit_json({"circuit_id": first.circuit_id, "circuit_ids": sorted(pinned),
+                   "results": results, "totals": totals, "valid": worst == EXIT_OK})
+    elif len(results) > 1:
+        click.echo(f"{totals['files']} files: {valid} valid, {totals['invalid']} invalid, "
+                   f"{malformed} malformed in {seconds:.2f} s ({totals['files_per_second']} files/s)")
     sys.exit(worst)
 
 

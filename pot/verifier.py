@@ -75,6 +75,8 @@ class Verdict:
 
 
 VALID = Verdict(True, "ok", "the proof verifies")
+_PROOF_FAILURES = {"proof_invalid": "ezkl's verifier rejected {which}",
+                   "proof_trailing_bytes": "{which} carries bytes after its end"}
 
 
 def read_verifiable(path: Path) -> StepProof | Bundle:
@@ -130,15 +132,53 @@ def ezkl_verify(circuit: Circuit, proof: bytes) -> bool:
             return False
 
 
+_MINIMAL_PROOF_BYTES: dict[str, int] = {}
+"""Per process: circuit id -> the length of a proof of that circuit that verified and was shown
+minimal by the cut-one-byte check (:func:`proof_is_minimal`)."""
+
+
 def proof_is_minimal(circuit: Circuit, proof: bytes) -> bool:
     """Whether a proof that verifies has no bytes after its end.
 
     ezkl reads a proof from the front and ignores whatever follows it, so ``proof + junk``
     verifies whenever ``proof`` does: one statement would have many proofs, and a bundle many
     byte strings. A verified proof is minimal exactly when dropping its last byte makes it fail.
-    Costs one more ezkl verification; call it only on a proof that verified.
+    Call it only on a proof that verified.
+
+    That cut-one-byte check costs a second ezkl verification, so it runs once per circuit and
+    process; afterwards a verified proof is minimal exactly when its length is the remembered
+    one, L. Why: a halo2 proof is a transcript the verifier reads front to back, and for a fixed
+    circuit (one vk) it is the same sequence of G1 points and scalars, with no length field, so
+    the verifier reads the same number L0 of bytes from every proof and ignores the rest. A proof
+    shorter than L0 cannot be read, so it fails. If a proof P verifies and ``P[:-1]`` fails, then
+    ``len(P) = L0``: were it longer, ``P[:-1]`` would still hold P's first L0 bytes and verify.
+    So L, learnt from such a P, is L0, and a verified proof Q of length L is minimal (``Q[:-1]`` is
+    shorter than L0), while one longer than L carries trailing bytes (``Q[:-1]`` verifies). Only
+    the fast path ``len(Q) == L`` relies on this reasoning; a proof of any other length still
+    gets the cut-one-byte check, and so the same answer it always got.
     """
-    return not ezkl_verify(circuit, proof[:-1])
+    known = _MINIMAL_PROOF_BYTES.get(circuit.circuit_id)
+    if known is not None and len(proof) == known:
+        return True
+    minimal = not ezkl_verify(circuit, proof[:-1])
+    if minimal and known is None:
+        _MINIMAL_PROOF_BYTES[circuit.circuit_id] = len(proof)
+    return minimal
+
+
+def check_proof(circuit: Circuit, proof: bytes) -> str | None:
+    """Run ezkl on one proof, then the minimality check; the failed check's reason code or None.
+
+    Returns
+    -------
+    str or None
+        ``"proof_invalid"``, ``"proof_trailing_bytes"`` or None when both pass.
+    """
+    if not ezkl_verify(circuit, proof):
+        return "proof_invalid"
+    if not proof_is_minimal(circuit, proof):
+        return "proof_trailing_bytes"
+    return None
 
 
 def verify_step_proof(step: StepProof, circuit: Circuit, allow_dev_srs: bool = False) -> Verdict:
@@ -163,10 +203,9 @@ def verify_step_proof(step: StepProof, circuit: Circuit, allow_dev_srs: bool = F
     if step.n_tensors != expected:
         return Verdict(False, "tensor_count", f"the proof has {step.n_tensors} tensor points, "
                        f"the circuit has {expected}")
-    if not ezkl_verify(circuit, step.proof):
-        return Verdict(False, "proof_invalid", "ezkl's verifier rejected the proof")
-    if not proof_is_minimal(circuit, step.proof):
-        return Verdict(False, "proof_trailing_bytes", "the proof carries bytes after its end")
+    failed = check_proof(circuit, step.proof)
+    if failed is not None:
+        return Verdict(False, failed, _PROOF_FAILURES[failed].format(which="the proof"))
     return VALID
 
 
@@ -346,11 +385,9 @@ def verify_bundle(bundle: Bundle, circuit: Circuit, expected: Expected | None = 
     if not signed:
         return _reject("bad_signature", "the BLS signature does not verify under the trainer's key")
     for o in bundle.openings:
-        if not ezkl_verify(circuit, o.proof.proof):
-            return _reject("proof_invalid", f"ezkl's verifier rejected the proof of step {o.index}")
-        if not proof_is_minimal(circuit, o.proof.proof):
-            return _reject("proof_trailing_bytes", f"the proof of step {o.index} carries bytes "
-                           "after its end")
+        failed = check_proof(circuit, o.proof.proof)
+        if failed is not None:
+            return _reject(failed, _PROOF_FAILURES[failed].format(which=f"the proof of step {o.index}"))
     return Verdict(True, "ok", f"{len(bundle.openings)} sampled steps of {bundle.steps} verify")
 
 
@@ -391,6 +428,14 @@ def expected_from_json(path: Path) -> Expected:
     return Expected(**fields)
 
 
+def verify_item(item: StepProof | Bundle, circuit: Circuit, expected: Expected | None = None,
+                allow_dev_srs: bool = False) -> Verdict:
+    """Judge a parsed step proof (:func:`verify_step_proof`) or bundle (:func:`verify_bundle`)."""
+    if isinstance(item, Bundle):
+        return verify_bundle(item, circuit, expected, allow_dev_srs)
+    return verify_step_proof(item, circuit, allow_dev_srs)
+
+
 def verify_file(path: Path, circuit: Circuit, expected: Expected | None = None,
                 allow_dev_srs: bool = False) -> Verdict:
     """Verify a step proof or a bundle file, told apart by its ``format`` field.
@@ -398,12 +443,6 @@ def verify_file(path: Path, circuit: Circuit, expected: Expected | None = None,
     Raises
     ------
     MalformedInputError
-        If the file is unreadable, too large, too deep, or neither format.
+        As :func:`read_verifiable`: the file is unreadable, too large, too deep, or neither format.
     """
-    from pot.bundle import BUNDLE_FORMAT, bundle_from_json
-
-    obj = read_json_limited(path, MAX_VERIFY_FILE_BYTES)
-    fmt = obj.get("format") if isinstance(obj, dict) else None
-    if fmt == BUNDLE_FORMAT:
-        return verify_bundle(bundle_from_json(obj), circuit, expected, allow_dev_srs)
-    return verify_step_proof(StepProof.from_json(obj), circuit, allow_dev_srs)
+    return verify_item(read_verifiable(path), circuit, expected, allow_dev_srs)

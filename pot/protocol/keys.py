@@ -1,9 +1,11 @@
 """BLS12-381 keys and signatures of trainers and validators, and the signing message rule.
 
 pot signs with the Ethereum consensus ciphersuite, ``BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_``
-(``py_ecc.bls.G2ProofOfPossession``): 48-byte public keys in G1, 96-byte signatures in G2. A
-structured message is signed as :func:`signing_digest` of its body, the keccak256 of the body's
-canonical JSON.
+(``py_ecc.bls.G2ProofOfPossession``): 48-byte public keys in G1, 96-byte signatures in G2. Public
+keys, signing and verification run on :func:`pot.protocol.bls.active_backend` (milagro when
+installed, else py_ecc; both give the same bytes and verdicts); key generation and ``KeyValidate``
+run on py_ecc. A structured message is signed as :func:`signing_digest` of its body, the keccak256
+of the body's canonical JSON.
 
 A secret key file holds the key as text, exactly ``0x`` + 64 lowercase hex digits (the 32-byte
 big-endian scalar) + ``\\n``: 67 bytes. It is created with mode 0600 and never overwritten, and a
@@ -23,10 +25,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from eth_typing import BLSPubkey, BLSSignature
+from eth_typing import BLSPubkey
 from py_ecc.bls import G2ProofOfPossession as _Ciphersuite
 from py_ecc.optimized_bls12_381 import curve_order as _bls12_381_curve_order
 
+from pot.protocol.bls import active_backend
 from pot.protocol.domains import keccak256
 from pot.protocol.encoding import (
     BLS_PUBLIC_KEY_BYTES,
@@ -124,7 +127,7 @@ def generate_secret_key() -> SecretKey:
 
 def public_key(sk: SecretKey) -> bytes:
     """Return the 48-byte compressed G1 public key of ``sk``."""
-    return bytes(_Ciphersuite.SkToPk(sk.scalar))
+    return active_backend().sk_to_pk(sk.scalar)
 
 
 def validate_public_key(pk: bytes) -> bytes:
@@ -154,7 +157,7 @@ def sign(sk: SecretKey, message: bytes) -> bytes:
     """
     if not isinstance(message, bytes):
         raise EncodingError(f"a message must be bytes, got {type(message).__name__}")
-    return bytes(_Ciphersuite.Sign(sk.scalar, message))
+    return active_backend().sign(sk.scalar, message)
 
 
 def verify(pk: bytes, message: bytes, signature: bytes) -> bool:
@@ -179,7 +182,7 @@ def verify(pk: bytes, message: bytes, signature: bytes) -> bool:
     require_length(signature, BLS_SIGNATURE_BYTES, "signature")
     if not isinstance(message, bytes):
         raise EncodingError(f"a message must be bytes, got {type(message).__name__}")
-    return bool(_Ciphersuite.Verify(BLSPubkey(pk), message, BLSSignature(signature)))
+    return active_backend().verify(pk, message, signature)
 
 
 def _is_printable_ascii(text: str) -> bool:
