@@ -114,10 +114,10 @@ def tiny_hyperparams(**overrides: Any) -> dict[str, Any]:
 
 def well_formed_bundle(job_id: bytes, trainer: bytes) -> bytes:
     """A bundle that parses (every field present and in range) but proves nothing."""
+    from py_ecc.bn128 import G1, multiply
+
     from pot.bundle import Bundle, StepOpening, dump_bundle
     from pot.proof import StepProof
-
-    from py_ecc.bn128 import G1, multiply
 
     points = b"".join(int(c.n).to_bytes(32, "big") for k in range(1, 2 * 6 + 3)
                       for c in multiply(G1, k))
