@@ -5,15 +5,18 @@ machine in the same run, and each ezkl phase runs in a fresh child process so th
 its own. The first configuration is the baseline the ratios are taken against. Named configurations:
 
 ``naive``
-    ezkl 23.0.5 defaults with the whole step public: ``public`` inputs and outputs, 2 inner
-    columns, scale 13, the lookup range the step needs. One vk serves every checkpoint, but every
-    weight, feature and label is a public instance.
+    the textbook step graph (the learning rate multiplies every weight's gradient,
+    ``pot.export.step_module(fold_lr=False)``) with ezkl 23.0.5 defaults and the whole step
+    public: ``public`` inputs and outputs, 2 inner columns, scale 13, the lookup range the step
+    needs. One vk serves every checkpoint, but every weight, feature and label is a public
+    instance.
 ``hashed``
     pot's first circuit: ``hashed`` inputs and outputs (one Poseidon hash per tensor).
 ``pot``
     pot's default for the spec, exactly :func:`pot.circuit.run_args` (whatever that is today).
 ``polycommit``, ``polycommit-c<N>``, ``public-c<N>``, ``hashed-c<N>``
-    that visibility with ``N`` inner columns (default 2).
+    pot's step graph (learning rate folded into the loss gradient) with that visibility and ``N``
+    inner columns (default 2). Append ``-textbook`` for the textbook graph.
 
 Other levers: ``--override key=value`` (an ezkl run arg, e.g. ``decomp_base=1024``), ``--layers`` and
 ``--batch`` to change the model (the scaling sweep), ``--scale``.
@@ -89,7 +92,9 @@ def child(phase: str, cfg: dict[str, Any]) -> dict[str, Any]:
     res = subprocess.run([sys.executable, "-c", CHILD, phase, json.dumps(cfg)],
                          capture_output=True, text=True)
     if res.returncode != 0:
-        sys.exit(f"{cfg['name']}: phase {phase} failed:\n{res.stderr[-3000:]}")
+        print(f"{cfg['name']}: phase {phase} failed (exit {res.returncode}):\n{res.stderr[-2000:]}",
+              file=sys.stderr)
+        return {"failed": f"{phase} exited {res.returncode}"}
     result: dict[str, Any] = json.loads(res.stdout.strip().splitlines()[-1])
     return result
 
@@ -102,6 +107,7 @@ def config_run_args(name: str, spec: Any, overrides: dict[str, Any]) -> dict[str
     del args["logrows"]
     if name == "pot":
         return {**args, **overrides}
+    name = name.removesuffix("-textbook")
     vis, _, cols = name.partition("-c")
     if vis == "naive":
         vis, cols = "public", "2"
@@ -121,8 +127,9 @@ def parse_override(text: str) -> tuple[str, Any]:
         return key, value
 
 
-def step_error(spec: Any, witness: dict[str, Any]) -> float:
-    """max |W_{t+1}(proven) - W_{t+1}(torch float64)| / max |W_{t+1}(torch) - W_t|."""
+def step_error(spec: Any, witness: dict[str, Any], indices: list[int] | None = None) -> float:
+    """max |W_{t+1}(proven) - W_{t+1}(torch float64)| / max |W_{t+1}(torch) - W_t|, for the step
+    from W_0 on the batch of ``indices`` (default: the first batch)."""
     import numpy as np
 
     from pot.data import batch_arrays, dequantize, initial_checkpoint, load_dataset
@@ -130,7 +137,7 @@ def step_error(spec: Any, witness: dict[str, Any]) -> float:
     from pot.prover import signed_felt
 
     data = load_dataset(spec.dataset)
-    x, y = batch_arrays(data, list(range(spec.batch_size)), spec)
+    x, y = batch_arrays(data, indices or list(range(spec.batch_size)), spec)
     params = {k: dequantize(v, spec.scale) for k, v in initial_checkpoint(spec).items()}
     ref = torch_sgd_step(spec, params, x, y)
     err = change = 0.0
@@ -149,7 +156,8 @@ def measure(name: str, spec: Any, overrides: dict[str, Any], max_logrows: int) -
 
     with tempfile.TemporaryDirectory(prefix="pot-prove-cost-") as tmp:
         work = Path(tmp)
-        export_step(spec, work / "network.onnx")
+        fold_lr = not (name == "naive" or name.endswith("-textbook"))
+        export_step(spec, work / "network.onnx", fold_lr=fold_lr)
         data = load_dataset(spec.dataset)
         x, y = batch_arrays(data, list(range(spec.batch_size)), spec)
         circuit_like = type("C", (), {"spec": spec})()
@@ -158,13 +166,19 @@ def measure(name: str, spec: Any, overrides: dict[str, Any], max_logrows: int) -
         cfg = {"name": name, "work": str(work), "max_logrows": max_logrows,
                "run_args": config_run_args(name, spec, overrides)}
         s = child("setup", cfg)
+        if "failed" in s:
+            return {"config": name, "failed": s["failed"]}
         row: dict[str, Any] = {"config": name, "run_args": cfg["run_args"], "rows": s["rows"],
                                "logrows": s["logrows"], "params": spec.n_params,
                                "batch": spec.batch_size, "layers": list(spec.layers)}
         if "skipped" in s:
             return {**row, "skipped": s["skipped"]}
         p = child("prove", cfg)
+        if "failed" in p:
+            return {**row, "failed": p["failed"]}
         v = child("verify", cfg)
+        if "failed" in v:
+            return {**row, "failed": v["failed"]}
         row.update(
             setup_s=s["seconds"], witness_s=p["witness_seconds"], prove_s=p["seconds"],
             verify_s=v["seconds"],
@@ -175,6 +189,47 @@ def measure(name: str, spec: Any, overrides: dict[str, Any], max_logrows: int) -
         )
         _ = run_args  # the named ``pot`` configuration is exactly pot.circuit.run_args
         return row
+
+
+def scale_accuracy(spec: Any, scales: list[int], batches: int = 8) -> list[dict[str, Any]]:
+    """The proven update's error against torch's float64 step at each fixed-point scale.
+
+    Runs ezkl's witness generation only (the values a proof would prove; visibility does not change
+    them) on the first ``batches`` batches from the spec's W_0, and reports the worst and the mean of
+    :func:`step_error` and the exp lookup table's size at that scale.
+    """
+    import ezkl
+
+    from pot.circuit import _py_run_args, lookup_range, run_args
+    from pot.data import batch_arrays, initial_checkpoint, load_dataset
+    from pot.export import export_step
+    from pot.prover import _input_json
+
+    out = []
+    for scale in scales:
+        sp = dataclasses.replace(spec, scale=scale)
+        errors = []
+        with tempfile.TemporaryDirectory(prefix="pot-scale-") as tmp:
+            work = Path(tmp)
+            export_step(sp, work / "network.onnx")
+            args = {**run_args(sp, 17), "input_visibility": "public", "output_visibility": "public"}
+            ezkl.gen_settings(str(work / "network.onnx"), str(work / "settings.json"),
+                              py_run_args=_py_run_args(args))
+            ezkl.compile_circuit(str(work / "network.onnx"), str(work / "model.compiled"),
+                                 str(work / "settings.json"))
+            data = load_dataset(sp.dataset)
+            for b in range(batches):
+                idx = list(range(b * sp.batch_size, (b + 1) * sp.batch_size))
+                x, y = batch_arrays(data, idx, sp)
+                shim = type("C", (), {"spec": sp})()
+                (work / "input.json").write_text(json.dumps(_input_json(shim, initial_checkpoint(sp), x, y)))
+                ezkl.gen_witness(str(work / "input.json"), str(work / "model.compiled"),
+                                 str(work / "witness.json"), None, None)
+                errors.append(step_error(sp, json.loads((work / "witness.json").read_text()), idx))
+        lo, hi = lookup_range(sp)
+        out.append({"scale": scale, "max_error": max(errors), "mean_error": sum(errors) / len(errors),
+                    "exp_table": hi - lo + 1})
+    return out
 
 
 COLUMNS = [("logrows", "logrows", "{}"), ("rows", "rows", "{:,}"), ("setup s", "setup_s", "{:.1f}"),
@@ -201,11 +256,11 @@ def print_table(rows: list[dict[str, Any]]) -> None:
     for label, key, style in COLUMNS:
         print(f"{label:<{width}}" + "".join(f"{fmt(r.get(key), style):>16}" for r in rows))
     base = rows[0]
-    if "skipped" in base:
+    if "skipped" in base or "failed" in base:
         return
     for r in rows[1:]:
-        if "skipped" in r:
-            print(f"{r['config']}: skipped ({r['skipped']})")
+        if "skipped" in r or "failed" in r:
+            print(f"{r['config']}: {r.get('skipped') or r.get('failed')}")
             continue
         ratios = ", ".join(f"{k} {r[k] / base[k]:.2f}x" for k in RATIO_KEYS if base.get(k))
         print(f"{r['config']} / {base['config']}: {ratios}")
@@ -224,6 +279,8 @@ def main() -> None:
     parser.add_argument("--max-logrows", type=int, default=20,
                         help="skip a configuration that needs more (21 does not fit in 24 GiB)")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
+    parser.add_argument("--accuracy-scales", type=int, nargs="+", metavar="BITS",
+                        help="instead: the update error at these scales (witness only, no proofs)")
     args = parser.parse_args()
 
     from pot.spec import load_spec
@@ -238,12 +295,21 @@ def main() -> None:
         changes["scale"] = args.scale
     if changes:
         spec = dataclasses.replace(spec, name=f"{spec.name}-variant", **changes)
+    if args.accuracy_scales:
+        acc = scale_accuracy(spec, args.accuracy_scales)
+        print(f"{'scale':>5} {'max error / update':>19} {'mean':>8} {'exp table rows':>15}")
+        for r in acc:
+            print(f"{r['scale']:>5} {r['max_error']:>19.2%} {r['mean_error']:>8.2%} {r['exp_table']:>15,}")
+        if args.json:
+            args.json.write_text(json.dumps(acc, indent=2) + "\n")
+        return
     overrides = dict(args.override)
     rows = []
     for name in args.configs:
         print(f"[{name}] {spec.name} layers {list(spec.layers)} batch {spec.batch_size} "
               f"({spec.n_params:,} parameters) ...", file=sys.stderr, flush=True)
         rows.append(measure(name, spec, overrides, args.max_logrows))
+        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print_table(rows)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")

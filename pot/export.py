@@ -4,10 +4,14 @@ The graph computes, for an MLP with ReLU hidden layers and mean softmax cross-en
 
 * forward  ``z_i = a_{i-1} W_i^T + b_i``, ``a_i = relu(z_i)``,
   ``p = softmax(max(z_L - rowmax(z_L), -SOFTMAX_CLAMP))``;
-* loss gradient ``dz_L = (p - y) / B``;
-* backward ``dW_i = dz_i^T a_{i-1}``, ``db_i = sum_rows(dz_i)``,
-  ``dz_{i-1} = (dz_i W_i) * [z_{i-1} > 0]``;
-* update ``W_i' = W_i - lr * dW_i`` (plain SGD, no momentum or weight decay).
+* the loss gradient already multiplied by the learning rate, ``g_L = (p - y) * (lr / B)``;
+* backward ``G_i = g_i^T a_{i-1}``, ``gb_i = sum_rows(g_i)``,
+  ``g_{i-1} = (g_i W_i) * [z_{i-1} > 0]``, so that ``G_i = lr * dL/dW_i``;
+* update ``W_i' = W_i - G_i``, ``b_i' = b_i - gb_i`` (plain SGD, no momentum or weight decay).
+
+Folding ``lr`` into the ``(B, classes)`` loss gradient instead of multiplying every ``dW`` by it is
+the same SGD step (the backward pass is linear in the gradient) and saves one constant product and
+one fixed-point rescale per parameter: a third of the digits circuit's rows (``docs/performance.md``).
 
 The clamp keeps every input of the circuit's exp lookup inside ``[-SOFTMAX_CLAMP, 0]``, so the
 lookup table is small and no honest step can fall outside it; softmax is shift-invariant, and the
@@ -15,7 +19,7 @@ clamp changes a probability only when a logit trails the largest by more than 8,
 ``exp(-8) = 3.4e-4``.
 
 The backward pass is written out explicitly rather than traced from autograd: ezkl compiles these ops
-(MatMul, Relu, Softmax, Greater, Mul, ReduceSum, Sub), and the constants ``lr`` and ``1/B`` come from
+(MatMul, Relu, Softmax, Greater, Mul, ReduceSum, Sub), and the constant ``lr / B`` comes from
 the spec in Python, never from tensor shapes. Graph inputs are the parameters in
 :meth:`ModelSpec.param_shapes` order, then ``x`` ``(B, in)`` and one-hot ``y`` ``(B, classes)``; the
 outputs are the updated parameters in the same order.
@@ -46,12 +50,17 @@ def _torch() -> Any:
     return torch
 
 
-def step_module(spec: ModelSpec) -> Any:
-    """A ``torch.nn.Module`` whose forward is one SGD step of ``spec`` (see the module docstring)."""
+def step_module(spec: ModelSpec, fold_lr: bool = True) -> Any:
+    """A ``torch.nn.Module`` whose forward is one SGD step of ``spec`` (see the module docstring).
+
+    ``fold_lr=False`` gives the textbook graph, ``W' = W - lr * ((p - y) / B)^T a``, with the
+    learning rate applied to every weight's gradient: the same step, with more rows; it is the
+    naive baseline of ``benchmarks/prove_cost.py``.
+    """
     torch = _torch()
     n_layers = len(spec.layers) - 1
+    lr_over_batch = float(spec.lr / spec.batch_size) if fold_lr else 1.0 / spec.batch_size
     lr = float(spec.lr)
-    inv_batch = 1.0 / spec.batch_size
 
     class SGDStep(torch.nn.Module):  # type: ignore[name-defined]
         def forward(self, *tensors: Any) -> tuple[Any, ...]:
@@ -66,15 +75,18 @@ def step_module(spec: ModelSpec) -> Any:
             logits = pre[-1]
             shifted = logits - logits.max(dim=1, keepdim=True).values
             p = torch.softmax(torch.clamp(shifted, min=-float(SOFTMAX_CLAMP)), dim=1)
-            dz = (p - y) * inv_batch
+            g = (p - y) * lr_over_batch
             new: list[Any] = [None] * (2 * n_layers)
             for i in reversed(range(n_layers)):
-                dw = dz.t() @ acts[i]
-                db = dz.sum(0)
+                step_w = g.t() @ acts[i]
+                step_b = g.sum(0)
                 if i > 0:
-                    dz = (dz @ ws[i]) * (pre[i - 1] > 0).to(dz.dtype)
-                new[2 * i] = ws[i] - lr * dw
-                new[2 * i + 1] = bs[i] - lr * db
+                    g = (g @ ws[i]) * (pre[i - 1] > 0).to(g.dtype)
+                if fold_lr:
+                    new[2 * i], new[2 * i + 1] = ws[i] - step_w, bs[i] - step_b
+                else:
+                    new[2 * i] = ws[i] - lr * step_w
+                    new[2 * i + 1] = bs[i] - lr * step_b
             return tuple(new)
 
     return SGDStep()
@@ -85,8 +97,9 @@ def input_names(spec: ModelSpec) -> list[str]:
     return [name for name, _ in spec.param_shapes()] + ["x", "y"]
 
 
-def export_step(spec: ModelSpec, path: Path) -> None:
-    """Write the ONNX graph of one SGD step of ``spec`` to ``path`` (opset 17).
+def export_step(spec: ModelSpec, path: Path, fold_lr: bool = True) -> None:
+    """Write the ONNX graph of one SGD step of ``spec`` to ``path`` (opset 17); ``fold_lr`` as in
+    :func:`step_module`.
 
     Raises
     ------
@@ -102,7 +115,7 @@ def export_step(spec: ModelSpec, path: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # legacy exporter, on purpose
             torch.onnx.export(
-                step_module(spec), tuple(args), str(path), opset_version=ONNX_OPSET, dynamo=False,
+                step_module(spec, fold_lr), tuple(args), str(path), opset_version=ONNX_OPSET, dynamo=False,
                 input_names=input_names(spec), output_names=outputs,
             )
     except Exception as e:  # torch raises many unrelated types here

@@ -40,8 +40,9 @@ IntArray = npt.NDArray[np.int64]
 
 G1_POINT_BYTES = 64
 """An uncompressed BN254 G1 point: ``be32(x) ‖ be32(y)``."""
-COMMIT_BATCH_TENSORS = 16
-"""Tensors committed per ``ezkl.kzg_commit`` call (each call reloads the circuit's files)."""
+COMMIT_CALL_VALUES = 1 << 21
+"""Column values (zero padding included) per ``ezkl.kzg_commit`` call: each call reloads the
+circuit's files, so tensors are committed many at a time, up to about 200 MB of message text."""
 
 
 def _base_order() -> int:
@@ -134,11 +135,12 @@ def tensor_points(circuit: Circuit, tensors: Sequence[npt.ArrayLike]) -> list[by
     import ezkl
 
     capacity = circuit.column_capacity
+    per_call = max(1, COMMIT_CALL_VALUES // capacity)
     zero = bytes(32).hex()
     points: list[bytes] = []
-    for start in range(0, len(tensors), COMMIT_BATCH_TENSORS):
+    for start in range(0, len(tensors), per_call):
         message: list[str] = []
-        chunk = tensors[start : start + COMMIT_BATCH_TENSORS]
+        chunk = tensors[start : start + per_call]
         for values in chunk:
             flat = np.asarray(values, dtype=np.int64).ravel()
             if flat.size > capacity:

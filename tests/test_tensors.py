@@ -55,6 +55,19 @@ def test_commitments_of_a_checkpoint_and_a_batch(tiny_step: Any, tiny_circuit: C
     assert proof.batch == batch_commitment(list(proof.digests[proof.n_params: proof.n_params + 2]))
 
 
+def test_commitments_do_not_depend_on_how_many_tensors_share_an_ezkl_call(
+        tiny_step: Any, tiny_circuit: Circuit, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pot.tensors
+
+    _, witness, params, _, _ = tiny_step
+    tensors = [params[n] for n, _ in tiny_circuit.spec.param_shapes()]
+    tensors += [witness.params_next[n] for n, _ in tiny_circuit.spec.param_shapes()]
+    together = tensor_points(tiny_circuit, tensors)
+    monkeypatch.setattr(pot.tensors, "COMMIT_CALL_VALUES", 3 * tiny_circuit.column_capacity)
+    assert tensor_points(tiny_circuit, tensors) == together  # 3 calls: 3 + 3 + 2 tensors
+    assert together[4:] == list(witness.output_points)
+
+
 def test_points_are_position_and_value_sensitive(tiny_circuit: Circuit) -> None:
     a = np.arange(12, dtype=np.int64)
     b = a.copy()
