@@ -166,11 +166,11 @@ def measure(name: str, spec: Any, overrides: dict[str, Any], max_logrows: int) -
         cfg = {"name": name, "work": str(work), "max_logrows": max_logrows,
                "run_args": config_run_args(name, spec, overrides)}
         s = child("setup", cfg)
-        if "failed" in s:
-            return {"config": name, "failed": s["failed"]}
-        row: dict[str, Any] = {"config": name, "run_args": cfg["run_args"], "rows": s["rows"],
-                               "logrows": s["logrows"], "params": spec.n_params,
+        row: dict[str, Any] = {"config": name, "run_args": cfg["run_args"], "rows": s.get("rows"),
+                               "logrows": s.get("logrows"), "params": spec.n_params,
                                "batch": spec.batch_size, "layers": list(spec.layers)}
+        if "failed" in s:
+            return {**row, "failed": s["failed"]}
         if "skipped" in s:
             return {**row, "skipped": s["skipped"]}
         p = child("prove", cfg)
