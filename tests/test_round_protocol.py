@@ -114,7 +114,7 @@ def test_fabricated_step_is_caught_when_sampled(honest: SimpleNamespace, tiny_ci
 def test_altered_proof_is_rejected(honest: SimpleNamespace, tiny_circuit: Circuit) -> None:
     o = honest.bundle.openings[0]
     raw = bytearray(o.proof.proof)
-    raw[100] ^= 0x40
+    raw[64 * o.proof.n_tensors + 100] ^= 0x40  # past the tensor points (which must stay on the curve)
     forged = dataclasses.replace(o, proof=dataclasses.replace(o.proof, proof=bytes(raw)))
     bundle = _resign(honest, honest.bundle, openings=(forged, *honest.bundle.openings[1:]))
     assert _check(honest, tiny_circuit, bundle) == "proof_invalid"
