@@ -300,8 +300,16 @@ class RichReporter:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+        class CountColumn(MofNCompleteColumn):
+            """``done/total`` for the proof bar; nothing for status lines, which have no total."""
+
+            def render(self, task: Any) -> Any:
+                from rich.text import Text
+
+                return Text("") if task.total is None else super().render(task)
+
         self.progress_bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                                     MofNCompleteColumn(), TimeElapsedColumn(),
+                                     CountColumn(), TimeElapsedColumn(),
                                      console=Console(stderr=True))
         self._phase = self.progress_bar.add_task("starting", total=None)
         self._proofs = self.progress_bar.add_task("proofs", total=0, visible=False)
