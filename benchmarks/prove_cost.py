@@ -41,17 +41,15 @@ from pathlib import Path
 from typing import Any
 
 CHILD = r"""
-import json, math, resource, sys, time
+import json, resource, sys, time
 from pathlib import Path
 phase, cfg = sys.argv[1], json.loads(sys.argv[2])
 work = Path(cfg["work"])
 import ezkl
+from pot.circuit import logrows_for, py_run_args  # no torch: the child's RSS is ezkl's
 out = {}
 def run_args(logrows):
-    ra = ezkl.PyRunArgs()
-    for k, v in dict(cfg["run_args"], logrows=logrows).items():
-        setattr(ra, k, tuple(v) if isinstance(v, list) else v)
-    return ra
+    return py_run_args(dict(cfg["run_args"], logrows=logrows))
 vis = (cfg["run_args"].get("input_visibility"), cfg["run_args"].get("output_visibility"))
 polycommit = "polycommit" in vis
 vk_srs = (str(work / "vk.key"), str(work / "kzg.srs")) if polycommit else (None, None)
@@ -61,7 +59,7 @@ if phase == "setup":
     ezkl.gen_settings(onnx, settings, py_run_args=run_args(15))
     s = json.loads(Path(settings).read_text())
     rows = int(s["num_rows"])
-    logrows = max(15, math.ceil(math.log2(rows + 64)))
+    logrows = logrows_for(rows)
     if logrows > cfg["max_logrows"]:
         out.update(rows=rows, logrows=logrows, skipped=f"needs logrows {logrows}")
         print(json.dumps(out)); sys.exit(0)
@@ -149,10 +147,9 @@ def step_error(spec: Any, witness: dict[str, Any], indices: list[int] | None = N
 
 
 def measure(name: str, spec: Any, overrides: dict[str, Any], max_logrows: int) -> dict[str, Any]:
-    from pot.circuit import run_args
     from pot.data import batch_arrays, initial_checkpoint, load_dataset
     from pot.export import export_step
-    from pot.prover import _input_json
+    from pot.prover import input_json
 
     with tempfile.TemporaryDirectory(prefix="pot-prove-cost-") as tmp:
         work = Path(tmp)
@@ -160,9 +157,8 @@ def measure(name: str, spec: Any, overrides: dict[str, Any], max_logrows: int) -
         export_step(spec, work / "network.onnx", fold_lr=fold_lr)
         data = load_dataset(spec.dataset)
         x, y = batch_arrays(data, list(range(spec.batch_size)), spec)
-        circuit_like = type("C", (), {"spec": spec})()
-        (work / "input.json").write_text(json.dumps(_input_json(circuit_like, initial_checkpoint(spec),
-                                                                x, y)))
+        step_input = input_json(spec, initial_checkpoint(spec), x, y)
+        (work / "input.json").write_text(json.dumps(step_input))
         cfg = {"name": name, "work": str(work), "max_logrows": max_logrows,
                "run_args": config_run_args(name, spec, overrides)}
         s = child("setup", cfg)
@@ -187,7 +183,6 @@ def measure(name: str, spec: Any, overrides: dict[str, Any], max_logrows: int) -
             proof_bytes=len(json.loads((work / "proof.json").read_text())["proof"]),
             error=step_error(spec, json.loads((work / "witness.json").read_text())),
         )
-        _ = run_args  # the named ``pot`` configuration is exactly pot.circuit.run_args
         return row
 
 
@@ -200,10 +195,10 @@ def scale_accuracy(spec: Any, scales: list[int], batches: int = 8) -> list[dict[
     """
     import ezkl
 
-    from pot.circuit import _py_run_args, lookup_range, run_args
+    from pot.circuit import lookup_range, py_run_args, run_args
     from pot.data import batch_arrays, initial_checkpoint, load_dataset
     from pot.export import export_step
-    from pot.prover import _input_json
+    from pot.prover import input_json
 
     out = []
     for scale in scales:
@@ -214,15 +209,14 @@ def scale_accuracy(spec: Any, scales: list[int], batches: int = 8) -> list[dict[
             export_step(sp, work / "network.onnx")
             args = {**run_args(sp, 17), "input_visibility": "public", "output_visibility": "public"}
             ezkl.gen_settings(str(work / "network.onnx"), str(work / "settings.json"),
-                              py_run_args=_py_run_args(args))
+                              py_run_args=py_run_args(args))
             ezkl.compile_circuit(str(work / "network.onnx"), str(work / "model.compiled"),
                                  str(work / "settings.json"))
             data = load_dataset(sp.dataset)
             for b in range(batches):
                 idx = list(range(b * sp.batch_size, (b + 1) * sp.batch_size))
                 x, y = batch_arrays(data, idx, sp)
-                shim = type("C", (), {"spec": sp})()
-                (work / "input.json").write_text(json.dumps(_input_json(shim, initial_checkpoint(sp), x, y)))
+                (work / "input.json").write_text(json.dumps(input_json(sp, initial_checkpoint(sp), x, y)))
                 ezkl.gen_witness(str(work / "input.json"), str(work / "model.compiled"),
                                  str(work / "witness.json"), None, None)
                 errors.append(step_error(sp, json.loads((work / "witness.json").read_text()), idx))

@@ -106,7 +106,17 @@ def run_args(spec: ModelSpec, logrows: int) -> dict[str, Any]:
     }
 
 
-def _py_run_args(args: dict[str, Any]) -> Any:
+def logrows_for(rows: int) -> int:
+    """The least usable logrows for a circuit of ``rows`` rows (ezkl keeps ``ROW_HEADROOM`` back)."""
+    return max(MIN_LOGROWS, math.ceil(math.log2(rows + ROW_HEADROOM)))
+
+
+def column_capacity(logrows: int) -> int:
+    """Values one committed (polycommit) column holds at ``logrows``."""
+    return (1 << logrows) - COLUMN_RESERVED_ROWS
+
+
+def py_run_args(args: dict[str, Any]) -> Any:
     import ezkl
 
     ra = ezkl.PyRunArgs()
@@ -160,7 +170,7 @@ class Circuit:
     @property
     def column_capacity(self) -> int:
         """Values one committed column holds: ``2**logrows - COLUMN_RESERVED_ROWS``."""
-        return (1 << self.logrows) - COLUMN_RESERVED_ROWS
+        return column_capacity(self.logrows)
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -306,19 +316,19 @@ def build_circuit(
         progress("settings")
         logrows = MIN_LOGROWS
         try:
-            ezkl.gen_settings(str(work / "network.onnx"), str(settings), py_run_args=_py_run_args(
+            ezkl.gen_settings(str(work / "network.onnx"), str(settings), py_run_args=py_run_args(
                 run_args(spec, logrows)))
             rows = int(json.loads(settings.read_text())["num_rows"])
-            logrows = max(MIN_LOGROWS, math.ceil(math.log2(rows + ROW_HEADROOM)))
+            logrows = logrows_for(rows)
             if logrows > MAX_LOGROWS:
                 raise SetupError(f"spec {spec.name!r} needs logrows {logrows} "
                                  f"(> {MAX_LOGROWS}, which does not fit in memory)")
             largest = max(spec.batch_size * max(spec.n_features, spec.n_classes),
                           *(math.prod(shape) for _, shape in spec.param_shapes()))
-            if largest > (1 << logrows) - COLUMN_RESERVED_ROWS:
+            if largest > column_capacity(logrows):
                 raise SetupError(f"spec {spec.name!r} has a tensor of {largest} values, more than "
                                  f"one committed column holds at logrows {logrows}")
-            ezkl.gen_settings(str(work / "network.onnx"), str(settings), py_run_args=_py_run_args(
+            ezkl.gen_settings(str(work / "network.onnx"), str(settings), py_run_args=py_run_args(
                 run_args(spec, logrows)))
             progress("compile")
             ezkl.compile_circuit(str(work / "network.onnx"), str(work / "model.compiled"), str(settings))

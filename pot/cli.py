@@ -372,7 +372,7 @@ def _print_report(report: dict[str, Any]) -> None:
 
 @main.command()
 @click.option("--spec", "spec_name", default="mlp-tiny", show_default=True,
-              help="Model spec (mlp-tiny: 20-60 s per proof here; mlp-digits: minutes and ~12 GB).")
+              help="Model spec (mlp-tiny: 20-60 s per proof here; mlp-digits: minutes and ~6 GB).")
 @click.option("--trainers", default=3, show_default=True, help="Honest trainers.")
 @click.option("--rounds", default=3, show_default=True, help="FedAvg rounds.")
 @click.option("--steps", default=50, show_default=True, help="SGD steps per trainer per round (T).")

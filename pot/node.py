@@ -193,14 +193,14 @@ class BundleVerifier:
 
     circuits: Path | SpecCircuits
     allow_dev_srs: bool = False
+    pinned: SpecCircuits = field(init=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.circuits, SpecCircuits):
-            self.circuits = SpecCircuits(Path(self.circuits))
+        self.pinned = (self.circuits if isinstance(self.circuits, SpecCircuits)
+                       else SpecCircuits(Path(self.circuits)))
 
     def circuit_for(self, spec: ModelSpec) -> Circuit:
-        assert isinstance(self.circuits, SpecCircuits)
-        return self.circuits.circuit_for(spec)
+        return self.pinned.circuit_for(spec)
 
     def __call__(self, raw: bytes, ctx: SubmissionContext) -> Verdict:
         """Judge ``raw`` against the chain's submission ``ctx``.

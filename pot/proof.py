@@ -21,6 +21,7 @@ stated values differ from the proof's is malformed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from pot.errors import MalformedInputError
@@ -81,9 +82,10 @@ class StepProof:
         return tuple(self.proof[G1_POINT_BYTES * i : G1_POINT_BYTES * (i + 1)]
                      for i in range(self.n_tensors))
 
-    @property
+    @cached_property
     def digests(self) -> tuple[int, ...]:
-        """:func:`pot.tensors.tensor_digest` of each point."""
+        """:func:`pot.tensors.tensor_digest` of each point (computed once: the three commitments
+        and the verifier read them)."""
         return tuple(tensor_digest(p) for p in self.points)
 
     @property

@@ -21,6 +21,7 @@ from pot.circuit import Circuit
 from pot.data import FloatArray, IntArray, check_checkpoint, dequantize
 from pot.errors import ProvingError
 from pot.proof import BN254_SCALAR_ORDER, StepProof
+from pot.spec import ModelSpec
 from pot.tensors import point_from_ezkl, tensor_digest
 
 
@@ -64,9 +65,15 @@ def signed_felt(value: str) -> int:
     return x - BN254_SCALAR_ORDER if x > BN254_SCALAR_ORDER // 2 else x
 
 
-def _input_json(circuit: Circuit, params: dict[str, IntArray], x: FloatArray,
-                y: FloatArray) -> dict[str, Any]:
-    spec = circuit.spec
+def input_json(spec: ModelSpec, params: dict[str, IntArray], x: FloatArray,
+               y: FloatArray) -> dict[str, Any]:
+    """ezkl's input JSON for one step: the parameters in graph order, then ``x`` and ``y``, as floats.
+
+    Raises
+    ------
+    MalformedInputError
+        If ``params`` is not a checkpoint of ``spec`` (:func:`pot.data.check_checkpoint`).
+    """
     check_checkpoint(params, spec)
     data = [dequantize(params[name], spec.scale).ravel().tolist() for name, _ in spec.param_shapes()]
     data += [np.asarray(x, dtype=np.float64).ravel().tolist(),
@@ -97,7 +104,7 @@ def run_step(circuit: Circuit, params: dict[str, IntArray], x: FloatArray, y: Fl
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         inp = Path(tmp) / "input.json"
         out = Path(tmp) / "witness.json"
-        inp.write_text(json.dumps(_input_json(circuit, params, x, y)))
+        inp.write_text(json.dumps(input_json(spec, params, x, y)))
         try:
             ezkl.gen_witness(str(inp), str(circuit.file("model.compiled")), str(out),
                              str(circuit.file("vk.key")), str(circuit.file("kzg.srs")))

@@ -90,7 +90,7 @@ def read_verifiable(path: Path) -> StepProof | Bundle:
     MalformedInputError
         If the file is too large, not JSON, or neither a well-formed bundle nor step proof.
     """
-    from pot.bundle import BUNDLE_FORMAT, MAX_BUNDLE_BYTES, bundle_from_json
+    from pot.bundle import BUNDLE_FORMAT, bundle_from_json
 
     raw = read_limited(path, MAX_BUNDLE_BYTES)
     doc = loads_limited(raw, str(path), MAX_BUNDLE_BYTES)
@@ -391,7 +391,6 @@ def verify_bundle(bundle: Bundle, circuit: Circuit, expected: Expected | None = 
     return Verdict(True, "ok", f"{len(bundle.openings)} sampled steps of {bundle.steps} verify")
 
 
-MAX_VERIFY_FILE_BYTES = MAX_BUNDLE_BYTES
 _EXPECT_BYTES = {"job_id": 32, "trainer": 48, "root": 32, "beacon": 32, "dataset_root": 32,
                  "global_commitment": 32, "final_commitment": 32}
 _EXPECT_INTS = {"round": (0, (1 << 53) - 1), "steps": (1, 1 << 20), "min_samples": (1, 64),
