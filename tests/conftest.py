@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,21 @@ import pytest
 from pot.circuit import Circuit, build_circuit
 from pot.data import batch_arrays, initial_checkpoint, load_dataset
 from pot.spec import ModelSpec, load_spec
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_checkout_circuits(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Point ``$POT_CIRCUITS`` at an empty folder for the whole session.
+
+    Commands that find circuits without ``--circuits`` read ``$POT_CIRCUITS`` (default
+    ``circuits``). A developer's checkout usually holds built circuits there and CI's clean clone
+    does not, so a test that leaned on them would pass here and fail in CI. Tests that need a
+    circuit pass its folder explicitly (``tiny_circuit.path.parent``).
+    """
+    empty = tmp_path_factory.mktemp("no-circuits")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("POT_CIRCUITS", str(empty))
+        yield
 
 
 @pytest.fixture(scope="session")

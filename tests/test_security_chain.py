@@ -21,16 +21,21 @@ from test_chain_support import DATASET_COMMITMENT, pubkey
 
 from pot.chain.fixed_types import Address
 from pot.chain.store import Store
+from pot.circuit import Circuit
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 WRITERS = 4
 
 
-def start(state: Path, *args: str) -> subprocess.Popen[str]:
-    """Start ``pot chain <args> --state <state> --json`` from this checkout."""
+def start(state: Path, circuits: Path, *args: str) -> subprocess.Popen[str]:
+    """Start ``pot chain <args> --state <state> --json`` from this checkout.
+
+    ``circuits`` is the folder holding the tiny spec's circuit: ``request`` commits to the round-0
+    model under it (``$POT_CIRCUITS``), and a clean checkout has no ``circuits/mlp-tiny-*``.
+    """
     command, *rest = args
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "POT_CIRCUITS": str(circuits)}
     return subprocess.Popen(
         [sys.executable, "-m", "pot.cli", "chain", command, "--state", str(state), *rest, "--json"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -44,8 +49,8 @@ def finish(processes: list[subprocess.Popen[str]]) -> list[tuple[int, str, str]]
     return results
 
 
-def all_at_once(state: Path, calls: list[list[str]]) -> list[tuple[int, str, str]]:
-    return finish([start(state, *call) for call in calls])
+def all_at_once(state: Path, circuits: Path, calls: list[list[str]]) -> list[tuple[int, str, str]]:
+    return finish([start(state, circuits, *call) for call in calls])
 
 
 def caller(i: int) -> str:
@@ -62,26 +67,28 @@ def assert_consistent(state: Path) -> None:
         store.close()
 
 
-def test_concurrent_requests_and_joins_from_separate_processes_all_land(tmp_path: Path) -> None:
+def test_concurrent_requests_and_joins_from_separate_processes_all_land(
+        tmp_path: Path, tiny_circuit: Circuit) -> None:
     state = tmp_path / "state.db"
+    circuits = tiny_circuit.path.parent
     alloc = [arg for i in range(WRITERS) for arg in ("--alloc", f"{pubkey(i).to_hex()}=1000")]
-    assert all_at_once(state, [["init", "--chain-id", "1", *alloc]])[0][0] == 0
+    assert all_at_once(state, circuits, [["init", "--chain-id", "1", *alloc]])[0][0] == 0
 
-    requests = all_at_once(state, [["request", *request_args(**{"--caller": caller(i)})]
+    requests = all_at_once(state, circuits, [["request", *request_args(**{"--caller": caller(i)})]
                                    for i in range(WRITERS)])
     assert [rc for rc, _, _ in requests] == [0] * WRITERS, [err for _, _, err in requests]
     jobs = [json.loads(out)["job_id"] for _, out, _ in requests]
     assert len(set(jobs)) == WRITERS
 
     job = jobs[0]
-    joins = all_at_once(state, [
+    joins = all_at_once(state, circuits, [
         ["join", "--job", job, "--pubkey", pubkey(i).to_hex(), "--stake", "1000",
          "--dataset-commitment", DATASET_COMMITMENT.to_hex(), "--samples", str(50 + i),
          "--height", "11"]
         for i in range(WRITERS)])
     assert [rc for rc, _, _ in joins] == [0] * WRITERS, [err for _, _, err in joins]
 
-    shown = all_at_once(state, [["show"], ["show", "--job", job]])
+    shown = all_at_once(state, circuits, [["show"], ["show", "--job", job]])
     summary, detail = (json.loads(out) for _, out, _ in shown)
     assert sorted(j["job_id"] for j in summary["jobs"]) == sorted(jobs)
     assert sorted(detail["trainers"]) == sorted(pubkey(i).to_hex() for i in range(WRITERS))
@@ -89,12 +96,13 @@ def test_concurrent_requests_and_joins_from_separate_processes_all_land(tmp_path
     assert_consistent(state)
 
 
-def test_one_caller_racing_itself_loses_no_write_silently(tmp_path: Path) -> None:
+def test_one_caller_racing_itself_loses_no_write_silently(tmp_path: Path, tiny_circuit: Circuit) -> None:
     # Without --nonce each process reads the caller's next nonce, then requests with it: two
     # processes may read the same one. The loser must revert with its reason, not vanish.
     state = tmp_path / "state.db"
-    assert all_at_once(state, [["init", "--chain-id", "1"]])[0][0] == 0
-    results = all_at_once(state, [
+    circuits = tiny_circuit.path.parent
+    assert all_at_once(state, circuits, [["init", "--chain-id", "1"]])[0][0] == 0
+    results = all_at_once(state, circuits, [
         ["request", *request_args(**{"--caller": caller(0), "--rounds": str(i + 1)})]
         for i in range(WRITERS)])
     landed = [json.loads(out)["job_id"] for rc, out, _ in results if rc == 0]
