@@ -14,6 +14,10 @@ its own. The first configuration is the baseline the ratios are taken against. N
     pot's first circuit: ``hashed`` inputs and outputs (one Poseidon hash per tensor).
 ``pot``
     pot's default for the spec, exactly :func:`pot.circuit.run_args` (whatever that is today).
+``split``
+    proof splitting: pot's step as a forward and a backward circuit, linked by the KZG points of
+    the tensors they share; costs are the two proofs' sums (peak RSS: the larger), and ``linked``
+    says whether the points matched (:func:`measure_split`).
 ``polycommit``, ``polycommit-c<N>``, ``public-c<N>``, ``hashed-c<N>``
     pot's step graph (learning rate folded into the loss gradient) with that visibility and ``N``
     inner columns (default 2). Append ``-textbook`` for the textbook graph.
@@ -26,6 +30,7 @@ vk / proof bytes, peak RSS of setup, prove and verify, and the proven W_{t+1}'s 
 torch's float64 SGD step, as a fraction of the step's largest weight change.
 
     python benchmarks/prove_cost.py --spec mlp-digits --configs naive pot
+    python benchmarks/prove_cost.py --configs pot split
     python benchmarks/prove_cost.py --configs naive polycommit-c2 polycommit-c8 --json out.json
 """
 
@@ -54,18 +59,23 @@ vis = (cfg["run_args"].get("input_visibility"), cfg["run_args"].get("output_visi
 polycommit = "polycommit" in vis
 vk_srs = (str(work / "vk.key"), str(work / "kzg.srs")) if polycommit else (None, None)
 t = time.perf_counter()
-if phase == "setup":
+if phase in ("rows", "setup"):
     onnx, settings = str(work / "network.onnx"), str(work / "settings.json")
     ezkl.gen_settings(onnx, settings, py_run_args=run_args(15))
     s = json.loads(Path(settings).read_text())
     rows = int(s["num_rows"])
-    logrows = logrows_for(rows)
-    if logrows > cfg["max_logrows"]:
-        out.update(rows=rows, logrows=logrows, skipped=f"needs logrows {logrows}")
+    logrows = cfg.get("logrows") or logrows_for(rows)  # a split step's halves share one logrows
+    if phase == "rows" or logrows > cfg["max_logrows"]:
+        out.update(rows=rows, logrows=logrows)
+        if phase == "setup":
+            out["skipped"] = f"needs logrows {logrows}"
         print(json.dumps(out)); sys.exit(0)
     ezkl.gen_settings(onnx, settings, py_run_args=run_args(logrows))
     ezkl.compile_circuit(onnx, str(work / "model.compiled"), settings)
-    ezkl.gen_srs(str(work / "kzg.srs"), logrows)
+    if cfg.get("srs"):  # linked proofs need one SRS: a point depends on it
+        import shutil; shutil.copyfile(cfg["srs"], work / "kzg.srs")
+    else:
+        ezkl.gen_srs(str(work / "kzg.srs"), logrows)
     t = time.perf_counter()
     ezkl.setup(str(work / "model.compiled"), str(work / "vk.key"), str(work / "pk.key"),
                str(work / "kzg.srs"), None, False)
@@ -186,6 +196,85 @@ def measure(name: str, spec: Any, overrides: dict[str, Any], max_logrows: int) -
         return row
 
 
+def measure_split(spec: Any, overrides: dict[str, Any], max_logrows: int) -> dict[str, Any]:
+    """Proof splitting: the step as a forward and a backward circuit (``pot.export.split_modules``)
+    with pot's run args, linked by the KZG points of the tensors they share.
+
+    Both halves need the same logrows and one SRS (a point depends on both), so the larger half
+    sets the logrows of both. Reports the sum of the two setups, witnesses, proofs and verifies,
+    the sum of the two pks, the larger peak RSS, and ``linked``: whether the forward proof's points
+    for the parameters, ``x``, the activations and ``p`` equal the backward proof's.
+    """
+    from pot.data import batch_arrays, initial_checkpoint, load_dataset
+    from pot.export import export_split
+    from pot.prover import input_json, signed_felt
+    from pot.tensors import point_from_ezkl
+
+    with tempfile.TemporaryDirectory(prefix="pot-prove-cost-split-") as tmp:
+        fwd, bwd = Path(tmp) / "forward", Path(tmp) / "backward"
+        fwd.mkdir()
+        bwd.mkdir()
+        export_split(spec, fwd / "network.onnx", bwd / "network.onnx")
+        data = load_dataset(spec.dataset)
+        x, y = batch_arrays(data, list(range(spec.batch_size)), spec)
+        step = input_json(spec, initial_checkpoint(spec), x, y)["input_data"]  # params..., x, y
+        (fwd / "input.json").write_text(json.dumps({"input_data": step[:-1]}))
+        base = {"name": "split", "max_logrows": max_logrows,
+                "run_args": config_run_args("pot", spec, overrides)}
+        counts = [child("rows", {**base, "work": str(d)}) for d in (fwd, bwd)]
+        logrows = max(c["logrows"] for c in counts)
+        row: dict[str, Any] = {"config": "split", "run_args": base["run_args"],
+                               "rows": sum(c["rows"] for c in counts), "logrows": logrows,
+                               "half_rows": [c["rows"] for c in counts], "params": spec.n_params,
+                               "batch": spec.batch_size, "layers": list(spec.layers)}
+        cfg_f = {**base, "work": str(fwd), "logrows": logrows}
+        cfg_b = {**base, "work": str(bwd), "logrows": logrows, "srs": str(fwd / "kzg.srs")}
+        phases: dict[str, list[dict[str, Any]]] = {}
+        for phase in ("setup", "prove"):
+            phases[phase] = [child(phase, cfg_f)]
+            if phase == "prove" and "failed" not in phases[phase][0]:
+                # the backward half's inputs: the step's parameters, x and y, then the forward's outputs
+                wf = json.loads((fwd / "witness.json").read_text())
+                scales = json.loads((fwd / "settings.json").read_text())["model_output_scales"]
+                shared = [[signed_felt(v) / 2**sc for v in t]
+                          for t, sc in zip(wf["outputs"], scales, strict=True)]
+                (bwd / "input.json").write_text(json.dumps({"input_data": step + shared}))
+            phases[phase].append(child(phase, cfg_b))
+        phases["verify"] = [child("verify", cfg_f), child("verify", cfg_b)]
+        for results in phases.values():
+            failed = [r for r in results if "failed" in r or "skipped" in r]
+            if failed:
+                return {**row, "failed": failed[0].get("failed") or failed[0]["skipped"]}
+
+        def points(work: Path, key: str) -> list[bytes]:
+            return [point_from_ezkl(e[0]) for e in
+                    json.loads((work / "witness.json").read_text())[key]["polycommit"]]
+
+        def proof_points(work: Path, count: int) -> list[bytes]:
+            proof = bytes(json.loads((work / "proof.json").read_text())["proof"])
+            return [proof[64 * i:64 * (i + 1)] for i in range(count)]
+
+        f_in, f_out = points(fwd, "processed_inputs"), points(fwd, "processed_outputs")
+        b_in = points(bwd, "processed_inputs")
+        n = len(f_in)  # the parameters and x
+        row["linked"] = (f_in == b_in[:n] and f_out == b_in[n + 1:]
+                         and proof_points(fwd, n + len(f_out)) == f_in + f_out
+                         and proof_points(bwd, len(b_in)) == b_in)
+        s, p, v = phases["setup"], phases["prove"], phases["verify"]
+        row.update(
+            setup_s=s[0]["seconds"] + s[1]["seconds"],
+            witness_s=p[0]["witness_seconds"] + p[1]["witness_seconds"],
+            prove_s=p[0]["seconds"] + p[1]["seconds"], verify_s=v[0]["seconds"] + v[1]["seconds"],
+            setup_rss=max(r["peak_rss_bytes"] for r in s), prove_rss=max(r["peak_rss_bytes"] for r in p),
+            verify_rss=max(r["peak_rss_bytes"] for r in v),
+            pk_bytes=sum((d / "pk.key").stat().st_size for d in (fwd, bwd)),
+            vk_bytes=sum((d / "vk.key").stat().st_size for d in (fwd, bwd)),
+            proof_bytes=sum(len(json.loads((d / "proof.json").read_text())["proof"]) for d in (fwd, bwd)),
+            error=step_error(spec, json.loads((bwd / "witness.json").read_text())),
+        )
+        return row
+
+
 def scale_accuracy(spec: Any, scales: list[int], batches: int = 8) -> list[dict[str, Any]]:
     """The proven update's error against torch's float64 step at each fixed-point scale.
 
@@ -231,7 +320,7 @@ COLUMNS = [("logrows", "logrows", "{}"), ("rows", "rows", "{:,}"), ("setup s", "
            ("verify s", "verify_s", "{:.3f}"), ("pk MB", "pk_bytes", "mb"), ("vk KB", "vk_bytes", "kb"),
            ("proof KB", "proof_bytes", "kb"), ("RSS setup GB", "setup_rss", "gb"),
            ("RSS prove GB", "prove_rss", "gb"), ("RSS verify GB", "verify_rss", "gb"),
-           ("error / update", "error", "{:.2%}")]
+           ("error / update", "error", "{:.2%}"), ("linked halves", "linked", "{}")]
 RATIO_KEYS = ("setup_s", "prove_s", "verify_s", "pk_bytes", "vk_bytes", "proof_bytes", "prove_rss")
 
 
@@ -302,7 +391,10 @@ def main() -> None:
     for name in args.configs:
         print(f"[{name}] {spec.name} layers {list(spec.layers)} batch {spec.batch_size} "
               f"({spec.n_params:,} parameters) ...", file=sys.stderr, flush=True)
-        rows.append(measure(name, spec, overrides, args.max_logrows))
+        if name == "split":
+            rows.append(measure_split(spec, overrides, args.max_logrows))
+        else:
+            rows.append(measure(name, spec, overrides, args.max_logrows))
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
     print_table(rows)
     if args.json:

@@ -50,6 +50,41 @@ def _torch() -> Any:
     return torch
 
 
+def _forward(torch: Any, ws: Any, bs: Any, x: Any) -> tuple[list[Any], list[Any], Any]:
+    """Forward pass: ``(acts, pre, p)`` with ``acts = [x, a_1, ...]``, ``pre = [z_1, ..., z_L]``
+    and the clamped softmax ``p`` ``(B, classes)``."""
+    n_layers = len(ws)
+    acts, pre = [x], []
+    for i in range(n_layers):
+        z = acts[-1] @ ws[i].t() + bs[i]
+        pre.append(z)
+        acts.append(torch.relu(z) if i < n_layers - 1 else z)
+    logits = pre[-1]
+    shifted = logits - logits.max(dim=1, keepdim=True).values
+    return acts, pre, torch.softmax(torch.clamp(shifted, min=-float(SOFTMAX_CLAMP)), dim=1)
+
+
+def _backward(ws: Any, bs: Any, acts: list[Any], gates: list[Any], g: Any, lr: float | None) -> list[Any]:
+    """Backward pass and update: the new parameters in :meth:`ModelSpec.param_shapes` order.
+
+    ``gates[i - 1] > 0`` is the ReLU mask of hidden layer ``i`` (``z_i`` or ``a_i``: the same mask);
+    ``lr`` multiplies each weight's gradient, or ``None`` when it is already folded into ``g``.
+    """
+    n_layers = len(ws)
+    new: list[Any] = [None] * (2 * n_layers)
+    for i in reversed(range(n_layers)):
+        step_w = g.t() @ acts[i]
+        step_b = g.sum(0)
+        if i > 0:
+            g = (g @ ws[i]) * (gates[i - 1] > 0).to(g.dtype)
+        if lr is None:
+            new[2 * i], new[2 * i + 1] = ws[i] - step_w, bs[i] - step_b
+        else:
+            new[2 * i] = ws[i] - lr * step_w
+            new[2 * i + 1] = bs[i] - lr * step_b
+    return new
+
+
 def step_module(spec: ModelSpec, fold_lr: bool = True) -> Any:
     """A ``torch.nn.Module`` whose forward is one SGD step of ``spec`` (see the module docstring).
 
@@ -60,41 +95,70 @@ def step_module(spec: ModelSpec, fold_lr: bool = True) -> Any:
     torch = _torch()
     n_layers = len(spec.layers) - 1
     lr_over_batch = float(spec.lr / spec.batch_size) if fold_lr else 1.0 / spec.batch_size
-    lr = float(spec.lr)
+    lr = None if fold_lr else float(spec.lr)
 
     class SGDStep(torch.nn.Module):  # type: ignore[name-defined]
         def forward(self, *tensors: Any) -> tuple[Any, ...]:
             params = tensors[: 2 * n_layers]
             x, y = tensors[2 * n_layers], tensors[2 * n_layers + 1]
             ws, bs = params[0::2], params[1::2]
-            acts, pre = [x], []
-            for i in range(n_layers):
-                z = acts[-1] @ ws[i].t() + bs[i]
-                pre.append(z)
-                acts.append(torch.relu(z) if i < n_layers - 1 else z)
-            logits = pre[-1]
-            shifted = logits - logits.max(dim=1, keepdim=True).values
-            p = torch.softmax(torch.clamp(shifted, min=-float(SOFTMAX_CLAMP)), dim=1)
-            g = (p - y) * lr_over_batch
-            new: list[Any] = [None] * (2 * n_layers)
-            for i in reversed(range(n_layers)):
-                step_w = g.t() @ acts[i]
-                step_b = g.sum(0)
-                if i > 0:
-                    g = (g @ ws[i]) * (pre[i - 1] > 0).to(g.dtype)
-                if fold_lr:
-                    new[2 * i], new[2 * i + 1] = ws[i] - step_w, bs[i] - step_b
-                else:
-                    new[2 * i] = ws[i] - lr * step_w
-                    new[2 * i + 1] = bs[i] - lr * step_b
-            return tuple(new)
+            acts, pre, p = _forward(torch, ws, bs, x)
+            return tuple(_backward(ws, bs, acts, pre[:-1], (p - y) * lr_over_batch, lr))
 
     return SGDStep()
+
+
+def split_modules(spec: ModelSpec) -> tuple[Any, Any]:
+    """The step of :func:`step_module` cut into two graphs, for proof splitting (benchmark only).
+
+    * forward: ``(params..., x) -> (a_1, ..., a_{L-1}, p)``, the hidden activations and the
+      clamped softmax ``p`` ``(B, classes)``;
+    * backward: ``(params..., x, y, a_1, ..., a_{L-1}, p) -> (params'...)``: the loss gradient
+      ``g = (p - y) * lr / B``, then the backward pass with the ReLU masks taken from ``a_i > 0``.
+
+    The cut is at ``p`` rather than ``g``: ezkl keeps ``g`` at a finer scale inside one circuit, and
+    cutting there would round it to the input scale.
+
+    Chained, they compute exactly :func:`step_module`'s step. Proven separately, the two proofs are
+    linked by the KZG points of the tensors they share (forward outputs = backward inputs), which
+    needs both circuits at the same logrows (a point depends on the domain size).
+    ``benchmarks/prove_cost.py --configs split`` measures what that costs.
+    """
+    torch = _torch()
+    n_layers = len(spec.layers) - 1
+    lr_over_batch = float(spec.lr / spec.batch_size)
+
+    class Forward(torch.nn.Module):  # type: ignore[name-defined]
+        def forward(self, *tensors: Any) -> tuple[Any, ...]:
+            ws, bs = tensors[0 : 2 * n_layers : 2], tensors[1 : 2 * n_layers : 2]
+            acts, _, p = _forward(torch, ws, bs, tensors[2 * n_layers])
+            return (*acts[1:-1], p)
+
+    class Backward(torch.nn.Module):  # type: ignore[name-defined]
+        def forward(self, *tensors: Any) -> tuple[Any, ...]:
+            ws, bs = tensors[0 : 2 * n_layers : 2], tensors[1 : 2 * n_layers : 2]
+            x, y = tensors[2 * n_layers], tensors[2 * n_layers + 1]
+            hidden, p = list(tensors[2 * n_layers + 2 : -1]), tensors[-1]
+            return tuple(_backward(ws, bs, [x, *hidden], hidden, (p - y) * lr_over_batch, None))
+
+    return Forward(), Backward()
 
 
 def input_names(spec: ModelSpec) -> list[str]:
     """Graph input names: parameters, then ``x`` and ``y``."""
     return [name for name, _ in spec.param_shapes()] + ["x", "y"]
+
+
+def _export(module: Any, args: list[Any], path: Path, inputs: list[str], outputs: list[str],
+            what: str) -> None:
+    torch = _torch()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # legacy exporter, on purpose
+            torch.onnx.export(module, tuple(args), str(path), opset_version=ONNX_OPSET, dynamo=False,
+                              input_names=inputs, output_names=outputs)
+    except Exception as e:  # torch raises many unrelated types here
+        raise ExportError(f"ONNX export of {what} failed: {e}") from e
 
 
 def export_step(spec: ModelSpec, path: Path, fold_lr: bool = True) -> None:
@@ -111,15 +175,34 @@ def export_step(spec: ModelSpec, path: Path, fold_lr: bool = True) -> None:
     args += [torch.zeros(spec.batch_size, spec.n_features),
              torch.zeros(spec.batch_size, spec.n_classes)]
     outputs = [f"{name}_next" for name, _ in spec.param_shapes()]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # legacy exporter, on purpose
-            torch.onnx.export(
-                step_module(spec, fold_lr), tuple(args), str(path), opset_version=ONNX_OPSET, dynamo=False,
-                input_names=input_names(spec), output_names=outputs,
-            )
-    except Exception as e:  # torch raises many unrelated types here
-        raise ExportError(f"ONNX export of spec {spec.name!r} failed: {e}") from e
+    _export(step_module(spec, fold_lr), args, path, input_names(spec), outputs, f"spec {spec.name!r}")
+
+
+def export_split(spec: ModelSpec, forward_path: Path, backward_path: Path) -> None:
+    """Write the two ONNX graphs of :func:`split_modules` (opset 17).
+
+    Forward inputs are the parameters and ``x``; its outputs ``a1 .. a{L-1}`` and ``p``. Backward
+    inputs are the parameters, ``x``, ``y``, ``a1 .. a{L-1}`` and ``p``; its outputs the updated
+    parameters.
+
+    Raises
+    ------
+    ExportError
+        If torch's exporter fails.
+    """
+    torch = _torch()
+    forward, backward = split_modules(spec)
+    params = [torch.zeros(shape) for _, shape in spec.param_shapes()]
+    x = torch.zeros(spec.batch_size, spec.n_features)
+    hidden = [f"a{i}" for i in range(1, len(spec.layers) - 1)]
+    acts = [torch.zeros(spec.batch_size, w) for w in spec.layers[1:-1]]
+    y = torch.zeros(spec.batch_size, spec.n_classes)
+    names = [name for name, _ in spec.param_shapes()]
+    _export(forward, [*params, x], forward_path, [*names, "x"], [*hidden, "p"],
+            f"the forward half of spec {spec.name!r}")
+    _export(backward, [*params, x, y, *acts, torch.zeros_like(y)], backward_path,
+            [*names, "x", "y", *hidden, "p"], [f"{name}_next" for name in names],
+            f"the backward half of spec {spec.name!r}")
 
 
 def torch_sgd_step(
