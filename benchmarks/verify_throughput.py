@@ -11,7 +11,9 @@ process that never imports torch, measures:
 * bundles per second over ``--bundles`` files, the way ``pot verify`` reads and judges them, on
   the new path (milagro, minimality by the remembered proof length) and on the old path measured
   in the same run (py_ecc, every proof verified twice: once whole, once without its last byte);
-* the measuring process's peak RSS.
+* the measuring process's peak RSS;
+* bundles per second with ``--workers`` processes (``pot verify --workers``), counted from the
+  call, so the workers' start (imports, loading the circuit) is paid inside the figure.
 
 The files cycle over the distinct bundles: a verifier keeps nothing between bundles but the
 per-circuit proof length, so a repeated file costs what a new one does.
@@ -136,7 +138,18 @@ def _bundles_per_second(circuit: Any, files: list[Path]) -> tuple[float, float]:
     return len(files) / seconds, seconds / len(files)
 
 
-def measure(circuit_path: Path, bundle_paths: list[Path], n_files: int) -> dict[str, Any]:
+def _pool_bundles_per_second(circuit: Any, files: list[Path], workers: int) -> float:
+    """Bundles per second through :func:`pot.verifier.judge_files` with ``workers`` processes."""
+    from pot.verifier import judge_files
+
+    start = time.perf_counter()
+    for entry, _ in judge_files(files, {circuit.circuit_id: circuit}, None, True, workers):
+        if not entry["valid"]:
+            raise AssertionError(f"{entry}")
+    return len(files) / (time.perf_counter() - start)
+
+
+def measure(circuit_path: Path, bundle_paths: list[Path], n_files: int, workers: int) -> dict[str, Any]:
     """Every figure of the module docstring, in this (fresh) process."""
     from unittest import mock
 
@@ -155,6 +168,8 @@ def measure(circuit_path: Path, bundle_paths: list[Path], n_files: int) -> dict[
     sig_ref = _signature_seconds(bundle, bls.PY_ECC, REFERENCE_SIGNATURE_CALLS)
     sig_fast = _signature_seconds(bundle, bls.MILAGRO, FAST_SIGNATURE_CALLS)
     new_rate, new_seconds = _bundles_per_second(circuit, files)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    pool_rate = _pool_bundles_per_second(circuit, files, workers)
     with bls.using_backend(bls.PY_ECC), mock.patch.object(verifier, "_MINIMAL_PROOF_BYTES",
                                                           _Forgetful()):
         old_rate, old_seconds = _bundles_per_second(circuit, files[:MAX_BASELINE_BUNDLES])
@@ -171,7 +186,8 @@ def measure(circuit_path: Path, bundle_paths: list[Path], n_files: int) -> dict[
         "new_bundles_per_s": new_rate, "new_s_per_bundle": new_seconds,
         "old_bundles_per_s": old_rate, "old_s_per_bundle": old_seconds,
         "old_bundle_files": min(n_files, MAX_BASELINE_BUNDLES),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb, "workers": workers, "pool_bundles_per_s": pool_rate,
+        "pool_worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     }
 
 
@@ -198,6 +214,10 @@ def print_table(r: dict[str, Any]) -> None:
          f"{r['new_bundles_per_s']:.2f} bundles/s", f"{r['new_s_per_bundle']:.3f} s each"),
         ("new / old", f"{r['new_bundles_per_s'] / r['old_bundles_per_s']:.2f}x", ""),
         ("peak RSS of the validator process", f"{r['peak_rss_mb']:.0f} MB", ""),
+        (f"{r['workers']} worker processes (pot verify --workers), from the call",
+         f"{r['pool_bundles_per_s']:.2f} bundles/s",
+         f"{r['pool_bundles_per_s'] / r['new_bundles_per_s']:.2f}x one"),
+        ("  peak RSS of a worker", f"{r['pool_worker_peak_rss_mb']:.0f} MB", ""),
     ]
     for name, value, note in rows:
         print(f"{name:<52} {value:>18} {note:>14}")
@@ -210,14 +230,16 @@ def main() -> None:
     parser.add_argument("--distinct", type=int, default=2, help="distinct honest bundles to prove")
     parser.add_argument("--circuits", type=Path, default=ROOT / "circuits")
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--workers", type=int, default=2, help="processes of the pooled measurement")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--measure", nargs="+", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:  # the fresh validator process: circuit folder, then bundle files
-        print(json.dumps(measure(args.measure[0], args.measure[1:], args.bundles)))
+        print(json.dumps(measure(args.measure[0], args.measure[1:], args.bundles, args.workers)))
         return
     circuit_path, bundle_paths = prepare(args.spec, args.circuits, args.cache, args.distinct)
-    out = subprocess.run([sys.executable, __file__, "--bundles", str(args.bundles), "--measure",
+    out = subprocess.run([sys.executable, __file__, "--bundles", str(args.bundles),
+                          "--workers", str(args.workers), "--measure",
                           str(circuit_path), *map(str, bundle_paths)],
                          check=True, capture_output=True, text=True).stdout
     figures = json.loads(out.strip().splitlines()[-1])

@@ -219,13 +219,15 @@ def _load_pinned(circuit_paths: tuple[Path, ...], circuit_ids: tuple[str, ...],
 @click.option("--expect", "expect_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="JSON of what the chain knows about a bundle's submission (docs/protocol.md).")
 @click.option("--allow-dev-srs", is_flag=True, help="Accept a development (insecure) SRS.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Processes verifying files in parallel, each loading the circuits once.")
 @circuits_option
 @json_option
 @boundary
 def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids: tuple[str, ...],
-           expect_path: Path | None, allow_dev_srs: bool, circuits_dir: Path,
+           expect_path: Path | None, allow_dev_srs: bool, workers: int, circuits_dir: Path,
            as_json: bool) -> None:
-    """Verify step proofs or proof bundles against pinned circuits, many in one process.
+    """Verify step proofs or proof bundles against pinned circuits, many in one call.
 
     FILES are step proofs (pot prove) or bundles (a trainer's signed round), or folders of them
     (every *.json inside, in name order). Each pinned circuit is loaded once; each file is judged
@@ -236,20 +238,24 @@ def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids
 
     Prints one line per file, and a summary line when there are several; --json prints
     {"results": [{"file", "valid", "reason", "detail"}, ...], "totals": {...}, "valid": ...}.
-    A progress bar shows on a terminal's stderr from 10 files on.
+    A progress bar shows on a terminal's stderr from 10 files on. --workers N verifies with N
+    processes (ezkl's verify holds the GIL, so one process uses one core); lines and results keep
+    the order of FILES.
 
     Exit code 0 if every file is valid, 1 if any is invalid and none malformed, 2 if any file is
-    malformed or unreadable, or on a usage error (no circuit, an unloadable circuit or --expect).
+    malformed or unreadable, on a usage error (no circuit, an unloadable circuit or --expect), or
+    if a worker process dies.
 
     \b
     Example:
         pot verify step.json --circuit circuits/mlp-tiny-0123abcd --allow-dev-srs --json
         pot verify bundles/ more/b7.json --circuit-id 0x... --expect round.json
+        pot verify bundles/ --circuit-id 0x... --workers 2 --json
     """
     import time
 
-    from pot.errors import PotError
-    from pot.verifier import expected_from_json, read_verifiable, verify_item
+    from pot.errors import VerifierError
+    from pot.verifier import expected_from_json, judge_files
 
     pinned = _load_pinned(circuit_paths, circuit_ids, circuits_dir)
     try:
@@ -262,22 +268,19 @@ def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids
     worst = EXIT_OK
     start = time.perf_counter()
     with _file_progress(len(paths)) as advance:
-        for path in paths:
-            try:
-                item = read_verifiable(path)
-                verdict = verify_item(item, pinned.get(item.circuit_id, first), expected,
-                                      allow_dev_srs)
-                entry = {"file": str(path), **verdict.to_json()}
-                worst = max(worst, EXIT_OK if verdict.ok else EXIT_INVALID)
-            except PotError as e:  # not judged: unreadable input; never a traceback
-                reason = "malformed" if isinstance(e, MalformedInputError) else "error"
-                entry = {"file": str(path), "valid": False, "reason": reason, "detail": str(e)}
-                worst = EXIT_MALFORMED
-            results.append(entry)
-            advance()
-            if not as_json:
-                mark = "valid" if entry["valid"] else f"INVALID ({entry['reason']})"
-                click.echo(f"{path}: {mark}" + ("" if entry["valid"] else f": {entry['detail']}"))
+        try:
+            for entry, judged in judge_files(paths, pinned, expected, allow_dev_srs, workers):
+                results.append(entry)
+                worst = max(worst, EXIT_MALFORMED if not judged
+                            else EXIT_OK if entry["valid"] else EXIT_INVALID)
+                advance()
+                if not as_json:
+                    mark = ("valid" if entry["valid"]
+                            else f"INVALID ({entry['reason']}): {entry['detail']}")
+                    click.echo(f"{entry['file']}: {mark}")
+        except VerifierError as e:
+            raise PotClickException(f"{e} ({len(results)} of {len(paths)} files judged)",
+                                    EXIT_MALFORMED) from e
     seconds = time.perf_counter() - start
     valid = sum(1 for r in results if r["valid"])
     malformed = sum(1 for r in results if r["reason"] in ("malformed", "error"))

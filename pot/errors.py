@@ -40,3 +40,10 @@ class MalformedInputError(PotError):
 
 class DataError(PotError):
     """A dataset or batch request is invalid (unknown dataset, index out of range)."""
+
+
+class VerifierError(PotError):
+    """The verifier itself failed (a worker process died), so the files were not judged.
+
+    The CLI maps this to exit code 2, like input it could not read: no verdict was reached.
+    """

@@ -38,14 +38,18 @@ Reason codes, in the order the checks run (cheap checks first, the signature and
 from __future__ import annotations
 
 import json
+import multiprocessing
 import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pot.bundle import MAX_BUNDLE_BYTES, Bundle
 from pot.circuit import Circuit
-from pot.errors import MalformedInputError
+from pot.errors import MalformedInputError, PotError, VerifierError
 from pot.jsonio import loads_limited, read_json_limited, read_limited
 from pot.proof import MAX_PROOF_BYTES, StepProof
 
@@ -445,3 +449,69 @@ def verify_file(path: Path, circuit: Circuit, expected: Expected | None = None,
         As :func:`read_verifiable`: the file is unreadable, too large, too deep, or neither format.
     """
     return verify_item(read_verifiable(path), circuit, expected, allow_dev_srs)
+
+
+def judge_file(path: Path, pinned: Mapping[str, Circuit], expected: Expected | None = None,
+               allow_dev_srs: bool = False) -> tuple[dict[str, Any], bool]:
+    """One file's entry of ``pot verify``: ``({"file", "valid", "reason", "detail"}, judged)``.
+
+    The file is judged under the pinned circuit it names, or under the first pinned circuit when
+    it names none of them (and then fails with ``wrong_circuit``). ``judged`` is ``False`` when
+    the file could not be read or checked at all (reason ``malformed`` or ``error``): a
+    :class:`pot.errors.PotError` is caught here and becomes the entry, never a traceback.
+    """
+    first = next(iter(pinned.values()))
+    try:
+        item = read_verifiable(path)
+        verdict = verify_item(item, pinned.get(item.circuit_id, first), expected, allow_dev_srs)
+        return {"file": str(path), **verdict.to_json()}, True
+    except PotError as e:
+        reason = "malformed" if isinstance(e, MalformedInputError) else "error"
+        return {"file": str(path), "valid": False, "reason": reason, "detail": str(e)}, False
+
+
+_WORKER_STATE: tuple[dict[str, Circuit], Expected | None, bool] | None = None
+
+
+def _worker_init(circuit_paths: list[str], expected: Expected | None, allow_dev_srs: bool) -> None:
+    """A verifier worker process: load (and hash) the pinned circuits once, in the parent's order."""
+    from pot.circuit import load_circuit
+
+    global _WORKER_STATE
+    loaded = [load_circuit(Path(p)) for p in circuit_paths]
+    _WORKER_STATE = ({c.circuit_id: c for c in loaded}, expected, allow_dev_srs)
+
+
+def _worker_judge(path: str) -> tuple[dict[str, Any], bool]:
+    assert _WORKER_STATE is not None, "_worker_init did not run"
+    return judge_file(Path(path), *_WORKER_STATE)
+
+
+def judge_files(paths: Sequence[Path], pinned: Mapping[str, Circuit], expected: Expected | None = None,
+                allow_dev_srs: bool = False, workers: int = 1) -> Iterator[tuple[dict[str, Any], bool]]:
+    """:func:`judge_file` over ``paths``, yielded in the order of ``paths``.
+
+    With ``workers > 1`` the files are judged by that many worker processes (``spawn``), each of
+    which loads the pinned circuits once: ezkl's verify holds the GIL, so threads would not run
+    in parallel. Every worker reaches the verdict the calling process would (the checks are
+    deterministic); each learns the minimal proof length of a circuit on its own first proof.
+
+    Raises
+    ------
+    VerifierError
+        If a worker process dies (killed, out of memory); the files from that one on are not
+        judged.
+    """
+    if workers <= 1 or len(paths) < 2:
+        for path in paths:
+            yield judge_file(path, pinned, expected, allow_dev_srs)
+        return
+    circuit_paths = [str(c.path) for c in pinned.values()]
+    try:
+        with ProcessPoolExecutor(max_workers=min(workers, len(paths)),
+                                 mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=_worker_init,
+                                 initargs=(circuit_paths, expected, allow_dev_srs)) as pool:
+            yield from pool.map(_worker_judge, [str(p) for p in paths])
+    except BrokenProcessPool as e:
+        raise VerifierError(f"a verifier worker process died: {e}") from e

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -161,3 +162,40 @@ def test_cli_pins_several_circuits_and_judges_a_file_naming_none_as_wrong_circui
                      "--circuit", str(tiny_circuit.path), "--allow-dev-srs")
     assert result.exit_code == 1, result.output
     assert result.output.splitlines()[1].startswith(f"{other}: INVALID (wrong_circuit)")
+
+
+def test_cli_workers_give_the_verdicts_and_order_of_one_process(
+        bundle_dir: Path, honest_round: Any, tiny_circuit: Circuit, tmp_path: Path) -> None:
+    # Two spawned worker processes judge an honest bundle, a padded one, an unreadable file and a
+    # folder: the same entries, in the order given, and the same exit code as one process.
+    bad = tmp_path / "padded.json"
+    bad.write_bytes(dump_bundle(_padded(honest_round, b"\x00")))
+    junk = tmp_path / "junk.json"
+    junk.write_text("[" * 1000)
+    args = [str(bad), str(bundle_dir), str(junk), "--circuit", str(tiny_circuit.path),
+            "--allow-dev-srs", "--json"]
+    one, two = _verify(*args), _verify(*args, "--workers", "2")
+    assert one.exit_code == two.exit_code == 2, (one.output, two.output)
+    entries = json.loads(one.output)["results"]
+    assert json.loads(two.output)["results"] == entries
+    assert [r["reason"] for r in entries] == ["proof_trailing_bytes", "ok", "ok", "ok", "malformed"]
+
+
+def test_judge_files_reports_a_dead_worker_as_a_verifier_error(
+        honest_round: Any, tiny_circuit: Circuit, tmp_path: Path) -> None:
+    # A worker that cannot start (its circuit folder vanished after the parent loaded it) breaks
+    # the pool: the caller gets VerifierError, not a verdict and not a traceback from the pool.
+    from pot.errors import VerifierError
+
+    moved = tmp_path / "circuit"
+    shutil.copytree(tiny_circuit.path, moved)
+    from pot.circuit import load_circuit
+
+    pinned = {tiny_circuit.circuit_id: load_circuit(moved)}
+    shutil.rmtree(moved)
+    raw = dump_bundle(honest_round.bundle)
+    files = [tmp_path / f"b{i}.json" for i in range(2)]
+    for f in files:
+        f.write_bytes(raw)
+    with pytest.raises(VerifierError, match="worker process died"):
+        list(verifier.judge_files(files, pinned, None, True, workers=2))
