@@ -198,8 +198,12 @@ def _load_pinned(circuit_paths: tuple[Path, ...], circuit_ids: tuple[str, ...],
     from pot.circuit import find_circuit, load_circuit
     from pot.errors import CircuitError
 
-    if bool(circuit_paths) == bool(circuit_ids):
-        raise PotClickException("give exactly one of --circuit or --circuit-id", EXIT_MALFORMED)
+    if not circuit_paths and not circuit_ids:
+        raise PotClickException("pin a circuit: --circuit DIR or --circuit-id ID (either may be "
+                                "repeated)", EXIT_MALFORMED)
+    if circuit_paths and circuit_ids:
+        raise PotClickException("pin circuits with --circuit or with --circuit-id, not both",
+                                EXIT_MALFORMED)
     try:
         loaded = ([load_circuit(p) for p in circuit_paths] if circuit_paths
                   else [find_circuit(i, circuits_dir) for i in circuit_ids])
@@ -231,10 +235,11 @@ def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids
 
     FILES are step proofs (pot prove) or bundles (a trainer's signed round), or folders of them
     (every *.json inside, in name order). Each pinned circuit is loaded once; each file is judged
-    under the pinned circuit it names (a file naming none is judged under the first, and fails
-    with wrong_circuit). A bundle is checked against --expect when given (job, round, trainer,
-    root, steps, beacon, min_samples, dataset_root, global_commitment, final_commitment), else
-    for internal consistency, signature and proofs only.
+    under the pinned circuit it names (a file naming a circuit that is not pinned is judged under
+    the first pinned one, and fails with wrong_circuit). A bundle is checked against --expect
+    when given (job, round, trainer, root, steps, beacon, min_samples, dataset_root,
+    global_commitment, final_commitment), else for internal consistency, signature and proofs
+    only.
 
     Prints one line per file, and a summary line when there are several; --json prints
     {"results": [{"file", "valid", "reason", "detail"}, ...], "totals": {...}, "valid": ...}.

@@ -95,11 +95,18 @@ def read_verifiable(path: Path) -> StepProof | Bundle:
         If the file is too large, not JSON, or neither a well-formed bundle nor step proof.
     """
     from pot.bundle import BUNDLE_FORMAT, bundle_from_json
+    from pot.proof import STEP_PROOF_FORMAT
 
     raw = read_limited(path, MAX_BUNDLE_BYTES)
     doc = loads_limited(raw, str(path), MAX_BUNDLE_BYTES)
     if isinstance(doc, dict) and doc.get("format") == BUNDLE_FORMAT:
         return bundle_from_json(doc)
+    if not isinstance(doc, dict) or doc.get("format") != STEP_PROOF_FORMAT:
+        found = ("it is not a JSON object" if not isinstance(doc, dict)
+                 else f"its format is {doc['format']!r}" if "format" in doc
+                 else "it has no format field")
+        raise MalformedInputError(f"{path} is neither a step proof ({STEP_PROOF_FORMAT}) nor a "
+                                  f"bundle ({BUNDLE_FORMAT}): {found}")
     if len(raw) > MAX_STEP_PROOF_FILE_BYTES:
         raise MalformedInputError(f"{path} is {len(raw)} bytes, over the "
                                   f"{MAX_STEP_PROOF_FILE_BYTES}-byte limit of a step proof")

@@ -165,7 +165,7 @@ def test_cli_verify_dev_srs_without_flag_exits_1(proof_file: Path, tiny_circuit:
         (b"", "is not a readable JSON file"),
         (b"not json at all", "is not a readable JSON file"),
         (b"\xff\xfe\x00", "is not a readable JSON file"),
-        (b"[1, 2, 3]", "a step proof must be a JSON object"),
+        (b"[1, 2, 3]", "nor a bundle (pot.bundle/1): it is not a JSON object"),
         (b"[" * 100000, "nested deeper than"),
         (b'{"format": NaN}', "NaN is not allowed"),
     ],
@@ -190,10 +190,28 @@ def test_cli_verify_truncated_proof_exits_2(proof_file: Path, tiny_circuit: Circ
     assert json.loads(result.output)["results"][0]["reason"] == "malformed"
 
 
-def test_cli_verify_needs_exactly_one_circuit_option(proof_file: Path) -> None:
+def test_cli_verify_needs_exactly_one_circuit_option(proof_file: Path, tiny_circuit: Circuit) -> None:
     result = _verify(str(proof_file))
     assert result.exit_code == 2
-    assert "give exactly one of --circuit or --circuit-id" in result.output
+    assert "pin a circuit: --circuit DIR or --circuit-id ID" in result.output
+    result = _verify(str(proof_file), "--circuit", str(tiny_circuit.path),
+                     "--circuit-id", tiny_circuit.circuit_id)
+    assert result.exit_code == 2
+    assert "pin circuits with --circuit or with --circuit-id, not both" in result.output
+
+
+@pytest.mark.parametrize(("doc", "found"), [({"jobs": []}, "it has no format field"),
+                                            ({"format": "pot.report/1"}, "its format is 'pot.report/1'")])
+def test_cli_verify_names_a_file_that_is_neither_proof_nor_bundle(
+        doc: object, found: str, tiny_circuit: Circuit, tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(doc))
+    result = _verify(str(path), "--circuit", str(tiny_circuit.path), "--allow-dev-srs", "--json")
+    assert result.exit_code == 2
+    entry = json.loads(result.output)["results"][0]
+    assert entry["reason"] == "malformed"
+    assert entry["detail"] == (f"{path} is neither a step proof (pot.step-proof/2) nor a bundle "
+                               f"(pot.bundle/1): {found}")
 
 
 def test_cli_verify_unknown_circuit_id_exits_2(proof_file: Path, tmp_path: Path) -> None:
