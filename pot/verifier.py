@@ -514,11 +514,12 @@ def judge_files(paths: Sequence[Path], pinned: Mapping[str, Circuit], expected: 
             yield judge_file(path, pinned, expected, allow_dev_srs)
         return
     circuit_paths = [str(c.path) for c in pinned.values()]
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(paths)),
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_init, initargs=(circuit_paths, expected, allow_dev_srs))
     try:
-        with ProcessPoolExecutor(max_workers=min(workers, len(paths)),
-                                 mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_worker_init,
-                                 initargs=(circuit_paths, expected, allow_dev_srs)) as pool:
-            yield from pool.map(_worker_judge, [str(p) for p in paths])
+        yield from pool.map(_worker_judge, [str(p) for p in paths])
     except BrokenProcessPool as e:
         raise VerifierError(f"a verifier worker process died: {e}") from e
+    finally:  # a caller that stops early (Ctrl-C, an error) does not wait for the files left
+        pool.shutdown(wait=True, cancel_futures=True)
