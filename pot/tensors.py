@@ -51,6 +51,13 @@ def _base_order() -> int:
     return int(field_modulus)
 
 
+def _on_curve(x: int, y: int) -> bool:
+    """Whether ``(x, y)``, both below the base field modulus, is on ``y^2 = x^3 + 3`` (py_ecc)."""
+    from py_ecc.bn128 import FQ, b, is_on_curve
+
+    return bool(is_on_curve((FQ(x), FQ(y)), b))
+
+
 def check_g1_point(point: bytes, what: str = "point") -> bytes:
     """Return ``point`` if it is 64 bytes encoding a BN254 G1 point on the curve, else raise.
 
@@ -66,7 +73,7 @@ def check_g1_point(point: bytes, what: str = "point") -> bytes:
     x, y = int.from_bytes(point[:32], "big"), int.from_bytes(point[32:], "big")
     if x >= p or y >= p:
         raise MalformedInputError(f"{what} has a coordinate outside the BN254 base field")
-    if (y * y - x * x * x - 3) % p != 0:
+    if not _on_curve(x, y):
         raise MalformedInputError(f"{what} is not on the BN254 curve")
     return point
 
@@ -90,9 +97,8 @@ def point_from_ezkl(compressed: str) -> bytes:
     raw[31] &= 0x3F
     p = _base_order()
     x = int.from_bytes(raw, "little")
-    rhs = (x * x * x + 3) % p
-    y = pow(rhs, (p + 1) // 4, p)  # p = 3 mod 4
-    if x >= p or y * y % p != rhs:
+    y = pow((x * x * x + 3) % p, (p + 1) // 4, p)  # a square root when one exists (p = 3 mod 4)
+    if x >= p or not _on_curve(x, y):
         raise ProvingError("ezkl returned a commitment that is not on the BN254 curve")
     if (y & 1) != odd:
         y = p - y

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from pot.bundle import MAX_BUNDLE_BYTES, Bundle
-from pot.circuit import Circuit
+from pot.circuit import Circuit, load_circuit
 from pot.errors import MalformedInputError, PotError, VerifierError
 from pot.jsonio import loads_limited, read_json_limited, read_limited
 from pot.proof import MAX_PROOF_BYTES, StepProof
@@ -482,8 +482,6 @@ _WORKER_STATE: tuple[dict[str, Circuit], Expected | None, bool] | None = None
 
 def _worker_init(circuit_paths: list[str], expected: Expected | None, allow_dev_srs: bool) -> None:
     """A verifier worker process: load (and hash) the pinned circuits once, in the parent's order."""
-    from pot.circuit import load_circuit
-
     global _WORKER_STATE
     loaded = [load_circuit(Path(p)) for p in circuit_paths]
     _WORKER_STATE = ({c.circuit_id: c for c in loaded}, expected, allow_dev_srs)

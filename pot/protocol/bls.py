@@ -36,7 +36,7 @@ SECRET_SCALAR_BYTES = 32
 
 @dataclass(frozen=True)
 class BlsBackend:
-    """One implementation of the cipherG2ProofOfPossession.
+    """One implementation of the ciphersuite (``G2ProofOfPossession``).
 
     Attributes
     ----------
