@@ -442,7 +442,7 @@ def simulate(spec_name: str, trainers: int, rounds: int, steps: int, samples: in
 
 # Command groups live next to the library code they wrap; each is attached here, once.
 # Keep these imports light: `pot verify` must not import torch (trainer code imports it lazily).
-from pot.chain.cli import chain  # noqa: E402
+from pot.chain_cli import chain  # noqa: E402
 from pot.fixtures.cli import fixtures  # noqa: E402
 from pot.protocol.cli import keys, security  # noqa: E402
 

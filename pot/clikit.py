@@ -1,6 +1,6 @@
 """Shared pieces of pot's command line: exit codes, the error boundary and common options.
 
-Every command module (``pot.cli`` and the groups next to the library code, e.g. ``pot.chain.cli``)
+Every command module (``pot.cli`` and the groups next to the library code, e.g. ``pot.protocol.cli``)
 imports these from here, so that ``pot.cli`` can attach the groups without an import cycle.
 """
 

@@ -15,7 +15,7 @@ round-0 model, its verifier, aggregator and settler as functions. This module su
   that cannot judge (the spec is not in its zoo, or it lacks the circuit) raises
   :class:`~pot.chain.exceptions.NoVerifierError`, so ``submit_proof`` reverts rather than record a
   verdict against an honest trainer;
-* rounds are settled by pot's economics (:func:`pot.economics.settler.economics_settle`).
+* rounds are settled by pot's economics (:func:`pot.chain.settler.economics_settle`).
 
 No torch is imported here: validators run this.
 """
@@ -39,10 +39,10 @@ from pot.chain.executor import Executor
 from pot.chain.fixed_types import Bytes32
 from pot.chain.hooks import AcceptedUpdate, SubmissionContext, Verdict, weights_from_payload
 from pot.chain.hyperparams import AggregationRule, Hyperparams, LossId
+from pot.chain.settler import economics_settle
 from pot.chain.store import Store
 from pot.circuit import Circuit, load_circuit
 from pot.data import initial_checkpoint
-from pot.economics.settler import economics_settle
 from pot.errors import CircuitError, SpecError
 from pot.spec import ModelSpec, load_spec, zoo_names
 from pot.tensors import checkpoint_commitment, unflatten_params
@@ -285,7 +285,7 @@ def node_executor(store: Store, circuits: Path, allow_dev_srs: bool = False,
         Accept circuits made with a development SRS (tests and demos only).
     hooks
         Other executor hooks (``checkpoint``), or ``aggregate`` / ``settle`` to replace
-        :func:`robust_aggregate` / :func:`~pot.economics.settler.economics_settle`.
+        :func:`robust_aggregate` / :func:`~pot.chain.settler.economics_settle`.
     """
     hooks.setdefault("aggregate", robust_aggregate)
     hooks.setdefault("settle", economics_settle)

@@ -30,15 +30,15 @@ from test_chain_support import (
     well_formed_bundle,
 )
 
-from pot.chain.cli import chain, lr_to_q16
 from pot.chain.fixed_types import U64, Bytes32
 from pot.chain.hooks import Verdict, weights_commitment
 from pot.chain.request import compute_job_id
+from pot.chain.settler import economics_settle
 from pot.chain.store import Store, state_root_of_export
+from pot.chain_cli import chain, lr_to_q16
 from pot.circuit import Circuit
 from pot.data import initial_checkpoint
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
-from pot.economics.settler import economics_settle
 from pot.spec import load_spec
 from pot.tensors import checkpoint_commitment, flatten_params
 

@@ -47,9 +47,9 @@ from test_chain_support import (
 from pot.chain.executor import CHECKPOINTS, Executor
 from pot.chain.fixed_types import U64
 from pot.chain.hooks import Verdict
+from pot.chain.settler import economics_settle
 from pot.chain.store import Store
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
-from pot.economics.settler import economics_settle
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,7 +60,7 @@ from test_chain_support import accept_all, perform_call, reject_all
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import Bytes48
 from pot.chain.store import Store
-from pot.economics.settler import economics_settle
+from pot.chain.settler import economics_settle
 
 path, call, kill_at, height, trainer = sys.argv[1:6]
 

@@ -1,6 +1,6 @@
 """The money of the chain: escrow, stakes, emission, settled rounds, slashes and the insurance fund.
 
-The executor here settles with pot's economics (:func:`pot.economics.settler.economics_settle`);
+The executor here settles with pot's economics (:func:`pot.chain.settler.economics_settle`);
 the verdicts come from a table (see ``test_chain_support``), so each test chooses who is accepted,
 rejected or silent and checks where every wei goes. Expected amounts are worked out by hand from
 the rules in ``docs/economics.md``.
@@ -38,9 +38,9 @@ from pot.chain.exceptions import (
 )
 from pot.chain.fixed_types import U64, Address, Bytes48
 from pot.chain.hooks import Verdict, fedavg_aggregate
+from pot.chain.settler import economics_settle
 from pot.chain.store import Store
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
-from pot.economics.settler import economics_settle
 
 PRODUCER = Address(b"\xbb" * 20)
 SLASH_WEI = STAKE_WEI // 10  # SLASH_BPS = 1_000 of a 1 ETH stake

@@ -34,10 +34,10 @@ from pot.chain.exceptions import HyperparamsError, NoVerifierError
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import U32, U64, Bytes32
 from pot.chain.hooks import no_payments, weights_commitment, weights_to_payload
+from pot.chain.settler import economics_settle
 from pot.chain.store import Store
 from pot.circuit import Circuit
 from pot.data import initial_checkpoint
-from pot.economics.settler import economics_settle
 from pot.errors import MalformedInputError, SpecError
 from pot.node import BundleVerifier, SpecCircuits, job_spec, node_executor
 from pot.spec import load_spec

@@ -352,7 +352,7 @@ class Executor:
     settle
         Decides each round's escrow draw, rewards and slashes; the executor checks that the
         decision conserves wei (default: :func:`~pot.chain.hooks.no_payments`, which moves
-        nothing; pot's node uses :func:`pot.economics.settler.economics_settle`).
+        nothing; pot's node uses :func:`pot.chain.settler.economics_settle`).
     checkpoint
         Called with each name of ``CHECKPOINTS`` as a call passes it (default: nothing).
     commit

@@ -15,7 +15,7 @@ The executor calls out at three places, and each is a plain function injected in
     Decides the money of a round: what the job's escrow pays in, what each trainer earns from the
     job's pool, and which rejected or unproven trainers are slashed. The executor checks that the
     decision conserves wei and applies it. The default, :func:`no_payments`, moves nothing; pot's
-    node settles with :func:`pot.economics.settler.economics_settle`.
+    node settles with :func:`pot.chain.settler.economics_settle`.
 
 Weights are int64 vectors (quantised fixed-point values). Their wire form, the update payload, is
 the little-endian int64 encoding; a vector's commitment is computed by the executor's ``commit``

@@ -17,8 +17,8 @@ Slashes
     ``bad_verdict``: it broke its contract) is not the trainer's offence and is not slashed.
     Absent trainers are not slashed.
 
-This module imports :mod:`pot.chain.hooks`; it is not re-exported by :mod:`pot.economics`, so
-the pure rules stay importable without the chain.
+It lives in :mod:`pot.chain` because it speaks the hooks' types: the chain imports the pure
+rules of :mod:`pot.economics`, and :mod:`pot.economics` imports nothing of the chain.
 """
 
 from pot.chain.fixed_types import U256, Bytes48
