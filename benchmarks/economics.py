@@ -1,27 +1,19 @@
-"""Benchmark of the economics ledger and the incentive check.
+"""Benchmark of the economics rules as the chain calls them, and of the incentive check.
 
-Run ``python benchmarks/economics.py``. It prints the time per emitted block with 100 open jobs,
-the time to finalise a round of 1 000 accepted trainers, and the time of the incentive check
-(with its bisection for the smallest k) at T = 10 000 and T = 100 000 steps.
+Run ``python benchmarks/economics.py``. It prints the time of one block's emission split over 100
+open jobs (:func:`pot.economics.emit_block`), of settling a round of 1 000 accepted trainers
+(:func:`pot.chain.settler.economics_settle`), and of the incentive check (with its bisection for
+the smallest k) at T = 10 000 and T = 100 000 steps.
 """
 
 import time
 from collections.abc import Callable
 from functools import partial
 
-from pot.economics import (
-    Accept,
-    Emit,
-    FinalizeRound,
-    Join,
-    Ledger,
-    OpenJob,
-    Submit,
-    incentive_check,
-)
-
-PRODUCER = b"\xee" * 48
-FUNDER = b"\xf0" * 48
+from pot.chain.fixed_types import U64, U256, Bytes32, Bytes48
+from pot.chain.hooks import SettlementInput, TrainerOutcome
+from pot.chain.settler import economics_settle
+from pot.economics import emit_block, incentive_check
 
 
 def timed(label: str, repeats: int, run: Callable[[], object]) -> None:
@@ -35,30 +27,19 @@ def timed(label: str, repeats: int, run: Callable[[], object]) -> None:
 
 def main() -> None:
     """Print the benchmark figures."""
-    ledger = Ledger.genesis({FUNDER: 10**30})
-    for j in range(100):
-        ledger.apply(OpenJob(j.to_bytes(32, "big"), FUNDER, 10**20 + j, 10**18))
+    escrows = {j.to_bytes(32, "big"): 10**20 + j for j in range(100)}
+    timed("emit one block, 100 open jobs", 1_000, partial(emit_block, 2 * 10**18, escrows, 7))
 
-    def emit() -> None:
-        ledger.apply(Emit(ledger.height + 1, PRODUCER, 2 * 10**18))
-
-    timed("emit one block, 100 open jobs", 1_000, emit)
-
-    job = (1_000).to_bytes(32, "big")
-    trainers = [i.to_bytes(48, "big") for i in range(1, 1_001)]
-    big = Ledger.genesis({FUNDER: 10**30, **{t: 10**20 for t in trainers}})
-    big.apply(OpenJob(job, FUNDER, 10**24, 10**21))
-    for t in trainers:
-        big.apply(Join(job, t, 10**19))
-
-    def round_of_1000() -> None:
-        r = big.jobs[job].round
-        for i, t in enumerate(trainers):
-            big.apply(Submit(job, r, t))
-            big.apply(Accept(job, r, t, 100 + i, 10_000))
-        big.apply(FinalizeRound(job, r))
-
-    timed("submit, accept and finalise 1 000 trainers", 5, round_of_1000)
+    trainers = tuple(
+        TrainerOutcome(Bytes48(i.to_bytes(48, "big")), U256(10**19), "accepted", "ok", 100 + i)
+        for i in range(1, 1_001)
+    )
+    settlement = SettlementInput(
+        job_id=Bytes32(bytes(32)), round=U64(0), outcome="finalized", min_participants=U64(1),
+        trainers=trainers, global_model_commitment=Bytes32(bytes(32)), rounds_left=U64(1_000),
+        escrow_wei=U256(10**24), pool_wei=U256(10**21), excluded=frozenset(),
+    )
+    timed("settle a round of 1 000 accepted trainers", 20, partial(economics_settle, settlement))
     for T in (10_000, 100_000):
         timed(
             f"incentive_check T={T}, k={T // 100}, m=1",

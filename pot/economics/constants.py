@@ -29,12 +29,6 @@ CHALLENGE_WINDOW_BLOCKS = 7_200
 """Blocks a slash stays pending, open to appeal, before it moves to the insurance fund (~1 day
 at 12 s a block)."""
 
-# --- Identifiers (bytes) -------------------------------------------------------------------
-ACCOUNT_ID_BYTES = 48
-"""Length of an account id: a BLS12-381 G1 public key (trainers, producers, funders)."""
-JOB_ID_BYTES = 32
-"""Length of a job id (a 32-byte hash of the job's TRAIN_REQUEST)."""
-
 
 def _check_constants() -> None:
     """Raise :class:`ConstantsError` if the table above is inconsistent.

@@ -2,15 +2,14 @@
 
 Every class here derives from :class:`pot.errors.PotError`. They live beside the economics code
 until they are moved into :mod:`pot.errors`; callers should import them from
-:mod:`pot.economics`. Decoding errors of ledger and event JSON are
-:class:`pot.errors.MalformedInputError`, not one of these.
+:mod:`pot.economics`.
 """
 
 from pot.errors import PotError
 
 
 class EconomicsError(PotError):
-    """Base class of the errors raised by the economics rules and the ledger."""
+    """Base class of the errors raised by the economics rules."""
 
 
 class ConstantsError(EconomicsError):
@@ -23,11 +22,3 @@ class AmountError(EconomicsError):
 
 class ParameterError(EconomicsError):
     """A rule was called with parameters outside its domain (for example m > T)."""
-
-
-class LedgerError(EconomicsError):
-    """An event cannot be applied to the ledger in its current state; the ledger is unchanged."""
-
-
-class DoubleSlashError(LedgerError):
-    """The offence (job, round, trainer) has already been slashed once."""

@@ -95,8 +95,8 @@ def settle_round(
 ) -> RoundSettlement:
     """Settle one round of one job: draw from escrow, pay trainers, carry the remainder.
 
-    This is the pure rule behind round finalisation; :class:`pot.economics.ledger.Ledger` applies
-    it, and a chain executor that keeps its own state can call it directly.
+    This is the pure rule behind round finalisation; the chain's settler
+    (:func:`pot.chain.settler.economics_settle`) calls it.
 
     Parameters
     ----------

@@ -8,35 +8,12 @@ then an upheld appeal voids the slash and the full amount returns to the trainer
 
 An offence is identified by (job, round, trainer): a trainer submits at most one bundle per round,
 so one round can hold at most one offence per trainer, and it is slashed at most once, whatever
-its kind.
+its kind. The offences and slash statuses are the chain's (``Offence`` and ``SlashStatus`` of
+:mod:`pot.chain.store`).
 """
-
-from enum import StrEnum
 
 from pot.economics.amounts import check_uint64, mul_bps
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS, SLASH_BPS
-
-
-class Offence(StrEnum):
-    """The kinds of offence that are slashed."""
-
-    INVALID_PROOF = "invalid_proof"
-    """A proof of a challenged step failed verification."""
-    MISSED_DEADLINE = "missed_deadline"
-    """The proofs of the challenged steps were not delivered by the proof deadline."""
-    FRAUD = "fraud"
-    """An accepted, rewarded bundle was later proven fabricated (an escape)."""
-
-
-class SlashStatus(StrEnum):
-    """Where a slashed amount is."""
-
-    PENDING = "pending"
-    """Held for the challenge window; an appeal can still void it."""
-    RELEASED = "released"
-    """Moved to the insurance fund; final."""
-    VOIDED = "voided"
-    """An appeal was upheld; the amount went back to the trainer. The offence stays recorded."""
 
 
 def slash_amount(stake_wei: int) -> int:
