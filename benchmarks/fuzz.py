@@ -92,6 +92,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 import numpy as np  # noqa: E402
 
 from pot.errors import MalformedInputError  # noqa: E402
+from pot.jsonio import canonical_json  # noqa: E402
 from pot.protocol.encoding import BN254_SCALAR_ORDER  # noqa: E402
 
 TARGETS = ("bundle", "step_proof", "train_request", "hyperparams", "sparse", "fixtures")
@@ -618,7 +619,7 @@ class StepProofTarget(Target):
 
     def generate(self, rng: random.Random) -> tuple[str, Any]:
         i = rng.randrange(len(self.docs))
-        canonical = json.dumps(self.docs[i], sort_keys=True, separators=(",", ":")).encode()
+        canonical = canonical_json(self.docs[i])
         op, data = mutate_document(rng, self.docs[i], canonical, limit_bytes=self.limit)
         return f"seed={i} {op}", (data, i)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pot.errors import MalformedInputError
-from pot.jsonio import loads_limited
+from pot.jsonio import canonical_json, loads_limited
 from pot.proof import StepProof
 from pot.protocol.encoding import (
     BLS_PUBLIC_KEY_BYTES,
@@ -297,7 +297,5 @@ def load_bundle(raw: bytes) -> Bundle:
 
 
 def dump_bundle(bundle: Bundle) -> bytes:
-    """The bundle file's bytes: canonical JSON (sorted keys, no spaces) and a newline."""
-    import json
-
-    return (json.dumps(bundle.to_json(), sort_keys=True, separators=(",", ":")) + "\n").encode()
+    """The bundle file's bytes: canonical JSON (:func:`pot.jsonio.canonical_json`) and a newline."""
+    return canonical_json(bundle.to_json()) + b"\n"

@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from pot.errors import CircuitError, SetupError
-from pot.spec import ModelSpec, canonical_json
+from pot.jsonio import canonical_json
+from pot.spec import ModelSpec
 
 EZKL_VERSION = "23.0.5"
 MANIFEST_FORMAT = "pot.circuit/2"

@@ -1,4 +1,5 @@
-"""Bounded JSON reading for untrusted input (bundles, proofs, fixtures).
+"""pot's JSON: bounded reading of untrusted input (bundles, proofs, fixtures), and the one canonical
+encoding (:func:`canonical_json`) that every hash, id, signature and state root is taken over.
 
 ``json.loads`` recurses once per nesting level and can exhaust the C stack on input such as
 ``"[" * 100000`` (a segmentation fault, not an exception). Every untrusted document is therefore
@@ -35,6 +36,34 @@ _ESCAPE = re.compile(rb"\\.", re.DOTALL)
 _STRING = re.compile(rb'"[^"]*"')  # linear: only the last quote can lack its closing one
 _BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+def canonical_json(value: Any) -> bytes:
+    """Encode ``value`` as pot's canonical JSON: sorted keys, no spaces, ASCII.
+
+    The one canonical encoding of pot: model spec ids, circuit ids, fixture hashes, signing bodies,
+    bundle files and the chain's state root are all taken over these bytes. Characters outside
+    ASCII are written as ``\\uXXXX`` escapes (``json.dumps``' ``ensure_ascii``), so the bytes do not
+    depend on an encoder's choice of Unicode form.
+
+    Parameters
+    ----------
+    value
+        A JSON value: dicts with string keys, lists, strings, ints, bools and ``None``.
+
+    Returns
+    -------
+    bytes
+        ``json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)`` as ASCII.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` holds something JSON cannot encode (bytes, a set, an object).
+    ValueError
+        If it holds a container that holds itself.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 def _skeleton(data: bytes) -> bytes:

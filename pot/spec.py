@@ -20,6 +20,7 @@ from typing import Any
 from eth_hash.auto import keccak
 
 from pot.errors import SpecError
+from pot.jsonio import canonical_json
 
 SUPPORTED_ACTIVATIONS = ("relu",)
 SUPPORTED_LOSSES = ("softmax_cross_entropy",)
@@ -40,11 +41,6 @@ SPEC_KEYS = frozenset(
 )
 MAX_LAYER_WIDTH = 4096
 MIN_SCALE_BITS, MAX_SCALE_BITS = 4, 20
-
-
-def canonical_json(obj: Any) -> bytes:
-    """Encode ``obj`` as canonical JSON: sorted keys, no spaces, UTF-8."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @dataclass(frozen=True)

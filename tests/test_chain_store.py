@@ -15,7 +15,8 @@ from test_chain_support import CALLER, CHAIN_ID, Scenario, open_job, pubkey
 from pot.chain.exceptions import StateError
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import U64, Address
-from pot.chain.store import Store, canonical_json, state_root_of_export
+from pot.chain.store import Store, state_root_of_export
+from pot.jsonio import canonical_json
 
 ROOT = Path(__file__).resolve().parents[1]
 

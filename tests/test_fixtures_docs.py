@@ -8,8 +8,8 @@ import re
 
 from test_fixtures_support import COMMITTED, REPO, load
 
-from pot.fixtures.core import canonical_json
 from pot.fixtures.formats import FORMATS
+from pot.jsonio import canonical_json
 
 DOC = (REPO / "docs" / "fixtures.md").read_text()
 WORKED_EXAMPLE = re.compile(r"### Worked example: `(\w+)/(\w+)`\n\n(?:[^`]*\n\n)?```json\n(.*?)\n```",

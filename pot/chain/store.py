@@ -56,6 +56,7 @@ from pot.chain.fixed_types import U32, U64, U256, Address, Bytes32, Bytes48
 from pot.chain.hyperparams import Hyperparams
 from pot.chain.request import check_train_request, compute_job_id
 from pot.errors import PotError
+from pot.jsonio import canonical_json
 
 SCHEMA_VERSION = 3
 EXPORT_FORMAT = "pot.chain.state/3"
@@ -357,11 +358,6 @@ def claim_export(claim: ClaimRow) -> dict[str, Any]:
         "paid_wei": int(claim.paid_wei), "payee": claim.payee.to_hex(),
         "credited_to": claim.credited_to, "height": int(claim.height),
     }
-
-
-def canonical_json(value: Any) -> bytes:
-    """Return the canonical JSON bytes of ``value``: sorted keys, no spaces, ASCII only."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode()
 
 
 def _hex(value: bytes | None) -> str | None:

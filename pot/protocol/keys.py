@@ -18,7 +18,6 @@ Source: docs/protocol.md, section "Keys and signatures".
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 from collections.abc import Mapping
@@ -29,6 +28,7 @@ from eth_typing import BLSPubkey
 from py_ecc.bls import G2ProofOfPossession as _Ciphersuite
 from py_ecc.optimized_bls12_381 import curve_order as _bls12_381_curve_order
 
+from pot.jsonio import canonical_json
 from pot.protocol.bls import active_backend
 from pot.protocol.domains import keccak256
 from pot.protocol.encoding import (
@@ -237,8 +237,7 @@ def signing_json(body: Mapping[str, Any]) -> bytes:
     if not isinstance(body, dict):
         raise EncodingError(f"a signing body must be a JSON object, got {type(body).__name__}")
     _check_json_value(body, "$")
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return text.encode("ascii")
+    return canonical_json(body)
 
 
 def signing_digest(body: Mapping[str, Any]) -> bytes:
