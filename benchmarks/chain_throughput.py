@@ -28,11 +28,12 @@ from py_ecc.bls import G2ProofOfPossession
 from pot.chain.abi import TrainRequest, decode_train_request, encode_train_request
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import U16, U32, U64, U256, Address, Bytes32, Bytes48
-from pot.chain.hooks import SubmissionContext, Verdict, weights_commitment
+from pot.chain.hooks import SubmissionContext, weights_commitment
 from pot.chain.hyperparams import AggregationRule, Hyperparams, LossId, encode_hyperparams
 from pot.chain.request import check_train_request
 from pot.chain.settler import economics_settle
 from pot.chain.store import Store
+from pot.verdict import Verdict
 
 CHAIN_ID = 1
 GAS_LIMIT = 10_000_000

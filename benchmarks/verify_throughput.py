@@ -49,9 +49,9 @@ MAX_BASELINE_BUNDLES = 4
 
 def prepare(spec_name: str, circuits: Path, cache: Path, distinct: int) -> tuple[Path, list[Path]]:
     """Build (or reuse) the circuit and ``distinct`` honest bundles; their paths."""
-    from benchmarks.fuzz import build_honest_round
     from pot.bundle import dump_bundle
     from pot.circuit import build_circuit
+    from pot.fuzz import build_honest_round
     from pot.spec import load_spec
 
     circuit = build_circuit(load_spec(spec_name), circuits)

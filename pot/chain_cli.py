@@ -25,9 +25,10 @@ from typing import Any, TypeVar
 
 import click
 
+from pot.aggregation.params import RULE_BY_NAME
 from pot.chain.abi import TrainRequest, encode_train_request
 from pot.chain.cid import reference_to_bytes32
-from pot.chain.exceptions import ChainError, InvalidCidError, OutOfRangeError, StateError
+from pot.chain.errors import ChainError, InvalidCidError, OutOfRangeError, StateError
 from pot.chain.executor import MAX_BUNDLE_BYTES, ClaimReceipt, Executor
 from pot.chain.fixed_types import (
     U16,
@@ -68,13 +69,6 @@ MAX_EXPORT_BYTES = 1 << 30
 MAX_EXPORT_VALUES = 1 << 26
 
 LOSS_NAMES = {"cross-entropy": LossId.CROSS_ENTROPY, "mse": LossId.MSE}
-RULE_NAMES = {
-    "fedavg": AggregationRule.FEDAVG,
-    "multi-krum": AggregationRule.MULTI_KRUM,
-    "median": AggregationRule.MEDIAN,
-    "trimmed-mean": AggregationRule.TRIMMED_MEAN,
-    "centered-clipping": AggregationRule.CENTERED_CLIPPING,
-}
 
 
 class HexBytes(click.ParamType):
@@ -369,7 +363,7 @@ def _fill_from_spec(name: str, fields: dict[str, Any]) -> None:
               show_default=True)
 @click.option("--model-spec-id", type=WORD, help="Content hash of the model spec (0x word).")
 @click.option("--param-count", type=click.IntRange(0, 2**64 - 1), help="Weights per update.")
-@click.option("--rule", type=click.Choice(list(RULE_NAMES)), default="fedavg", show_default=True)
+@click.option("--rule", type=click.Choice(list(RULE_BY_NAME)), default="fedavg", show_default=True)
 @click.option("--rule-param", type=click.IntRange(0, 2**32 - 1), default=0, show_default=True)
 @click.option("--join-blocks", type=click.IntRange(0, 2**32 - 1),
               default=DEFAULT_WINDOW_BLOCKS, show_default=True)
@@ -444,7 +438,7 @@ def _encode_request_options(fields: dict[str, Any]) -> bytes:
         loss_id=LOSS_NAMES[fields["loss"]],
         model_spec_id=fields["model_spec_id"],
         param_count=U64(fields["param_count"]),
-        aggregation_rule=RULE_NAMES[fields["rule"]],
+        aggregation_rule=RULE_BY_NAME[fields["rule"]],
         rule_param=U32(fields["rule_param"]),
         join_blocks=U32(fields["join_blocks"]),
         submit_blocks=U32(fields["submit_blocks"]),

@@ -25,6 +25,7 @@ from typing import Any
 import click
 
 from pot import __version__
+from pot.aggregation.params import RULE_BY_NAME
 from pot.clikit import (
     EXIT_INVALID,
     EXIT_MALFORMED,
@@ -386,8 +387,7 @@ def _print_report(report: dict[str, Any]) -> None:
 @click.option("--steps", default=50, show_default=True, help="SGD steps per trainer per round (T).")
 @click.option("--samples", default=1, show_default=True, help="Challenged steps per trainer (k).")
 @click.option("--rule", default="fedavg", show_default=True,
-              type=click.Choice(["fedavg", "multi-krum", "median", "trimmed-mean",
-                                 "centered-clipping"]), help="Aggregation rule.")
+              type=click.Choice(list(RULE_BY_NAME)), help="Aggregation rule.")
 @click.option("--rule-param", default=0, show_default=True,
               help="The rule's parameter: f for multi-krum, trim count, clip radius (Q16).")
 @click.option("--cheaters", default=0, show_default=True,

@@ -1,9 +1,35 @@
-"""The one exception tree of pot.
+"""The one exception tree of pot, rooted at :class:`PotError`.
 
 Every error pot raises on purpose derives from :class:`PotError`. Library code raises the most
 specific class with a message that states the rule that was broken; only the CLI boundary catches
-them and turns them into an exit code. Errors from libraries (ezkl, json, sqlite3) are re-raised as
-one of these with ``raise ... from e``.
+them and turns them into an exit code (:mod:`pot.clikit`). Errors from libraries (ezkl, json,
+sqlite3) are re-raised as one of these with ``raise ... from e``. Every class is empty and carries
+a docstring. The root and the classes every layer shares live here; each package keeps its branch
+in its own ``errors.py``, whose root derives from :class:`PotError`::
+
+    PotError
+    ├── SpecError, ExportError, ProvingError, DataError    pot.errors
+    ├── CircuitError ── SetupError                         pot.errors
+    ├── MalformedInputError (exit 2)                       pot.errors
+    │   └── also the base of EncodingError, MalformedKeyFileError, MalformedUpdateError,
+    │       FixtureError
+    ├── VerifierError (exit 2)                             pot.errors
+    ├── ProtocolError                                      pot.protocol.errors
+    │   ├── EncodingError, MerkleError, ChallengeError, InvalidKeyError,
+    │   │   SecurityParameterError
+    │   └── KeyFileError ── MalformedKeyFileError, InsecureKeyFileError
+    ├── AggregationError (also ValueError)                 pot.aggregation.errors
+    │   └── MalformedUpdateError
+    ├── EconomicsError                                     pot.economics.errors
+    │   └── AmountError, ParameterError, ConstantsError
+    ├── ChainError: every revert of the executor           pot.chain.errors
+    │   └── CalldataError, RequestError, NonceError, ClaimError, ... (one class per rule)
+    ├── FixtureError (a MalformedInputError), FillError    pot.fixtures.errors
+    ├── StrategyError, TrainerStateError                   pot.flower.errors
+    └── SimulationError                                    pot.simulate
+
+``tests/test_errors.py`` checks that every exception class of pot is in this tree, empty and
+documented, and that every branch root is named above.
 """
 
 

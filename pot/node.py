@@ -9,11 +9,11 @@ round-0 model, its verifier, aggregator and settler as functions. This module su
   ``commit(W)`` over the KZG points of its tensors under the spec's pinned circuit
   (:mod:`pot.tensors`), the same value a step proof opens with, so the update a trainer submits is
   the W_T its trajectory commits; a node without that circuit cannot compute it and the call
-  reverts with :class:`~pot.chain.exceptions.NoVerifierError`;
+  reverts with :class:`~pot.chain.errors.NoVerifierError`;
 * round 0's global model is the spec's integer-derived W_0 (:func:`pot.data.initial_checkpoint`);
 * a bundle is judged by :func:`pot.verifier.verify_bundle` under the spec's pinned circuit; a node
   that cannot judge (the spec is not in its zoo, or it lacks the circuit) raises
-  :class:`~pot.chain.exceptions.NoVerifierError`, so ``submit_proof`` reverts rather than record a
+  :class:`~pot.chain.errors.NoVerifierError`, so ``submit_proof`` reverts rather than record a
   verdict against an honest trainer;
 * rounds are settled by pot's economics (:func:`pot.chain.settler.economics_settle`).
 
@@ -34,10 +34,10 @@ from pot.aggregation import AggregationParams, Update, aggregate
 from pot.aggregation.fixedpoint import FRAC_BITS
 from pot.bundle import load_bundle
 from pot.chain.abi import TrainRequest
-from pot.chain.exceptions import NoVerifierError
+from pot.chain.errors import NoVerifierError
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import Bytes32
-from pot.chain.hooks import AcceptedUpdate, SubmissionContext, Verdict, weights_from_payload
+from pot.chain.hooks import AcceptedUpdate, SubmissionContext, weights_from_payload
 from pot.chain.hyperparams import AggregationRule, Hyperparams, LossId
 from pot.chain.settler import economics_settle
 from pot.chain.store import Store
@@ -46,6 +46,7 @@ from pot.data import initial_checkpoint
 from pot.errors import CircuitError, SpecError
 from pot.spec import ModelSpec, load_spec, zoo_names
 from pot.tensors import checkpoint_commitment, unflatten_params
+from pot.verdict import Verdict
 from pot.verifier import Expected, verify_bundle
 
 Q16 = 1 << 16

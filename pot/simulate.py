@@ -28,12 +28,13 @@ from typing import Any, Protocol
 import numpy as np
 from eth_hash.auto import keccak
 
+from pot.aggregation.params import RULE_BY_NAME
 from pot.bundle import dump_bundle
 from pot.chain.abi import TrainRequest, encode_train_request
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import U16, U32, U64, U256, Address, Bytes32, Bytes48
 from pot.chain.hooks import weights_to_payload
-from pot.chain.hyperparams import AggregationRule, Hyperparams, LossId, encode_hyperparams
+from pot.chain.hyperparams import Hyperparams, LossId, encode_hyperparams
 from pot.chain.store import Store
 from pot.circuit import Circuit, build_circuit
 from pot.data import Dataset, initial_checkpoint, load_dataset, train_test_split
@@ -49,13 +50,6 @@ from pot.spec import ModelSpec, load_spec
 from pot.tensors import flatten_params, unflatten_params
 from pot.trainer import DatasetCommitment, LocalData, Trajectory, build_bundle, commit_dataset, run_trajectory
 
-RULES = {
-    "fedavg": AggregationRule.FEDAVG,
-    "multi-krum": AggregationRule.MULTI_KRUM,
-    "median": AggregationRule.MEDIAN,
-    "trimmed-mean": AggregationRule.TRIMMED_MEAN,
-    "centered-clipping": AggregationRule.CENTERED_CLIPPING,
-}
 CHAIN_ID = 1337
 GAS_LIMIT = 10_000_000
 REQUEST_HEIGHT = 1
@@ -87,8 +81,8 @@ class SimConfig:
 
     def check(self) -> None:
         """Raises SimulationError on options that cannot make a job."""
-        if self.rule not in RULES:
-            raise SimulationError(f"unknown rule {self.rule!r}; one of {', '.join(RULES)}")
+        if self.rule not in RULE_BY_NAME:
+            raise SimulationError(f"unknown rule {self.rule!r}; one of {', '.join(RULE_BY_NAME)}")
         if self.trainers < 1 or self.rounds < 1 or self.steps < 1:
             raise SimulationError("--trainers, --rounds and --steps must be >= 1")
         if not 1 <= self.samples <= self.steps:
@@ -247,7 +241,7 @@ class Simulation:
             lr_q16=U32(lr_q16(spec)), local_epochs=U16(1), batch_size=U32(spec.batch_size),
             samples_per_round=U16(self.cfg.samples), steps_per_round=U32(self.cfg.steps),
             loss_id=LossId.CROSS_ENTROPY, model_spec_id=Bytes32(spec.spec_id),
-            param_count=U64(spec.n_params), aggregation_rule=RULES[self.cfg.rule],
+            param_count=U64(spec.n_params), aggregation_rule=RULE_BY_NAME[self.cfg.rule],
             rule_param=U32(self.cfg.rule_param), join_blocks=U32(JOIN_BLOCKS),
             submit_blocks=U32(SUBMIT_BLOCKS), proof_blocks=U32(PROOF_BLOCKS),
         )

@@ -52,33 +52,12 @@ from pot.circuit import Circuit, load_circuit
 from pot.errors import MalformedInputError, PotError, VerifierError
 from pot.jsonio import loads_limited, read_json_limited, read_limited
 from pot.proof import MAX_PROOF_BYTES, StepProof
+from pot.verdict import Verdict
 
 MAX_STEP_PROOF_FILE_BYTES = 4 * MAX_PROOF_BYTES
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """The outcome of a verification.
-
-    Attributes
-    ----------
-    ok
-        True only if every check passed.
-    reason
-        ``"ok"`` or the code of the first failed check.
-    detail
-        A human-readable sentence on what failed.
-    """
-
-    ok: bool
-    reason: str
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"valid": self.ok, "reason": self.reason, "detail": self.detail}
-
-
-VALID = Verdict(True, "ok", "the proof verifies")
+VALID = Verdict(True, "ok", detail="the proof verifies")
 _PROOF_FAILURES = {"proof_invalid": "ezkl's verifier rejected {which}",
                    "proof_trailing_bytes": "{which} carries bytes after its end"}
 
@@ -205,18 +184,18 @@ def verify_step_proof(step: StepProof, circuit: Circuit, allow_dev_srs: bool = F
         Accept a circuit whose SRS is a local development one (insecure; for tests and demos).
     """
     if circuit.dev_srs and not allow_dev_srs:
-        return Verdict(False, "dev_srs", "the circuit's SRS is a development SRS (insecure); "
+        return Verdict(False, "dev_srs", detail="the circuit's SRS is a development SRS (insecure); "
                        "pass --allow-dev-srs to accept it")
     if step.circuit_id != circuit.circuit_id:
-        return Verdict(False, "wrong_circuit", f"the proof is for circuit {step.circuit_id}, "
+        return Verdict(False, "wrong_circuit", detail=f"the proof is for circuit {step.circuit_id}, "
                        f"not the pinned {circuit.circuit_id}")
     expected = circuit.n_input_tensors + circuit.n_output_tensors
     if step.n_tensors != expected:
-        return Verdict(False, "tensor_count", f"the proof has {step.n_tensors} tensor points, "
+        return Verdict(False, "tensor_count", detail=f"the proof has {step.n_tensors} tensor points, "
                        f"the circuit has {expected}")
     failed = check_proof(circuit, step.proof)
     if failed is not None:
-        return Verdict(False, failed, _PROOF_FAILURES[failed].format(which="the proof"))
+        return Verdict(False, failed, detail=_PROOF_FAILURES[failed].format(which="the proof"))
     return VALID
 
 
@@ -263,7 +242,7 @@ class Expected:
 
 
 def _reject(reason: str, detail: str) -> Verdict:
-    return Verdict(False, reason, detail)
+    return Verdict(False, reason, detail=detail)
 
 
 def _context_verdict(b: Bundle, exp: Expected) -> Verdict | None:
@@ -372,7 +351,7 @@ def verify_bundle(bundle: Bundle, circuit: Circuit, expected: Expected | None = 
     Verdict
         ``ok`` only if every check passed; else the first failed check's reason code.
     """
-    from pot.protocol.exceptions import ProtocolError
+    from pot.protocol.errors import ProtocolError
     from pot.protocol.keys import verify_body
 
     exp = expected or Expected()
@@ -399,7 +378,7 @@ def verify_bundle(bundle: Bundle, circuit: Circuit, expected: Expected | None = 
         failed = check_proof(circuit, o.proof.proof)
         if failed is not None:
             return _reject(failed, _PROOF_FAILURES[failed].format(which=f"the proof of step {o.index}"))
-    return Verdict(True, "ok", f"{len(bundle.openings)} sampled steps of {bundle.steps} verify")
+    return Verdict(True, "ok", detail=f"{len(bundle.openings)} sampled steps of {bundle.steps} verify")
 
 
 _EXPECT_BYTES = {"job_id": 32, "trainer": 48, "root": 32, "beacon": 32, "dataset_root": 32,

@@ -58,7 +58,7 @@ def tiny_step(tiny_circuit: Circuit, tiny_spec: ModelSpec):  # type: ignore[no-u
 @pytest.fixture(scope="session")
 def honest_round(tiny_circuit: Circuit):  # type: ignore[no-untyped-def]
     """An honest signed bundle of the tiny spec: 6 real steps, 2 of them challenged and proven
-    (``benchmarks.fuzz.build_honest_round``), with the trainer's key and the chain's expectations."""
-    from benchmarks.fuzz import build_honest_round
+    (``pot.fuzz.build_honest_round``), with the trainer's key and the chain's expectations."""
+    from pot.fuzz import build_honest_round
 
     return build_honest_round(tiny_circuit)

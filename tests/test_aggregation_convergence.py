@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("sklearn", reason="the digits data comes with scikit-learn (the train extra)")
 
-from benchmarks.convergence import (
+from pot.convergence import (
     DENSE_BYTES_PER_PARAM,
     Digits,
     Run,

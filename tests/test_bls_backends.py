@@ -162,7 +162,7 @@ def test_backends_agree_on_edge_case(case, backend):
     (SPEC_PK, b"", "signature must be 96 bytes, got 0"),
 ])
 def test_wrong_lengths_raise_the_same_error_under_both_backends(pk, sig, error, backend):
-    from pot.protocol.exceptions import EncodingError
+    from pot.protocol.errors import EncodingError
 
     with pytest.raises(EncodingError) as info:
         verify(pk, MESSAGE, sig)

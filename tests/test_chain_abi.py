@@ -18,7 +18,7 @@ from pot.chain.abi import (
     decode_train_request,
     encode_train_request,
 )
-from pot.chain.exceptions import (
+from pot.chain.errors import (
     BadOffsetError,
     CalldataError,
     CalldataLengthError,

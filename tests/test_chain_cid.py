@@ -8,7 +8,7 @@ import pytest
 from multiformats import CID
 
 from pot.chain.cid import cid_to_bytes32, reference_to_bytes32
-from pot.chain.exceptions import InvalidCidError
+from pot.chain.errors import InvalidCidError
 
 CONTENT = b"pot model weights"
 DIGEST = hashlib.sha256(CONTENT).digest()

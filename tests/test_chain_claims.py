@@ -25,7 +25,7 @@ from test_chain_support import (
     verdict_table_verifier,
 )
 
-from pot.chain.exceptions import (
+from pot.chain.errors import (
     AlreadyClaimedError,
     AppealRejectedError,
     AppealWindowError,
@@ -48,10 +48,11 @@ from pot.chain.exceptions import (
 )
 from pot.chain.executor import MAX_BUNDLE_BYTES, Executor
 from pot.chain.fixed_types import U64, Address, Bytes32
-from pot.chain.hooks import SubmissionContext, Verdict
+from pot.chain.hooks import SubmissionContext
 from pot.chain.settler import economics_settle
 from pot.chain.store import ClaimRow, SlashRow, Store
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
+from pot.verdict import Verdict
 
 BUNDLE = b"bundle"  # what Scenario.prove_all sends; its keccak256 is the recorded bundle_hash
 SLASH_WEI = STAKE_WEI // 10  # SLASH_BPS = 1_000 of a 1 ETH stake

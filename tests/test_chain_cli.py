@@ -31,7 +31,7 @@ from test_chain_support import (
 )
 
 from pot.chain.fixed_types import U64, Bytes32
-from pot.chain.hooks import Verdict, weights_commitment
+from pot.chain.hooks import weights_commitment
 from pot.chain.request import compute_job_id
 from pot.chain.settler import economics_settle
 from pot.chain.store import Store, state_root_of_export
@@ -41,6 +41,7 @@ from pot.data import initial_checkpoint
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
 from pot.spec import load_spec
 from pot.tensors import checkpoint_commitment, flatten_params
+from pot.verdict import Verdict
 
 MODEL_CID = str(CID("base32", 1, "raw", ("sha2-256", hashlib.sha256(b"model").digest())))
 DATASET_CID = str(CID("base32", 1, "raw", ("sha2-256", hashlib.sha256(b"data").digest())))

@@ -46,10 +46,10 @@ from test_chain_support import (
 
 from pot.chain.executor import CHECKPOINTS, Executor
 from pot.chain.fixed_types import U64
-from pot.chain.hooks import Verdict
 from pot.chain.settler import economics_settle
 from pot.chain.store import Store
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
+from pot.verdict import Verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 

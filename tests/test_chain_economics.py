@@ -27,7 +27,7 @@ from test_chain_support import (
     verdict_table_verifier,
 )
 
-from pot.chain.exceptions import (
+from pot.chain.errors import (
     ChallengeWindowError,
     EmissionError,
     FundError,
@@ -37,10 +37,11 @@ from pot.chain.exceptions import (
     NoPendingSlashError,
 )
 from pot.chain.fixed_types import U64, Address, Bytes48
-from pot.chain.hooks import Verdict, fedavg_aggregate
+from pot.chain.hooks import fedavg_aggregate
 from pot.chain.settler import economics_settle
 from pot.chain.store import Store
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
+from pot.verdict import Verdict
 
 PRODUCER = Address(b"\xbb" * 20)
 SLASH_WEI = STAKE_WEI // 10  # SLASH_BPS = 1_000 of a 1 ETH stake

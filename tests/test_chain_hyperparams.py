@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_chain_support import make_hyperparams
 
-from pot.chain.exceptions import HyperparamsError
+from pot.chain.errors import HyperparamsError
 from pot.chain.fixed_types import U16, U32, U64, Bytes32
 from pot.chain.hyperparams import (
     AGGREGATION_RULE_OFFSET,

@@ -23,7 +23,7 @@ from test_chain_support import (
 )
 
 import pot.chain.executor as executor_module
-from pot.chain.exceptions import (
+from pot.chain.errors import (
     AlreadyJoinedError,
     AlreadyJudgedError,
     AlreadySubmittedError,

@@ -16,7 +16,7 @@ from test_chain_support import (
 )
 
 from pot.chain.abi import HYPERPARAMS_DATA_OFFSET, MIN_PARTICIPANTS_OFFSET
-from pot.chain.exceptions import (
+from pot.chain.errors import (
     BadOffsetError,
     CalldataLengthError,
     CalldataTooLargeError,

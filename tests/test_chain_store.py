@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from test_chain_support import CALLER, CHAIN_ID, Scenario, open_job, pubkey
 
-from pot.chain.exceptions import StateError
+from pot.chain.errors import StateError
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import U64, Address
 from pot.chain.store import Store, state_root_of_export

@@ -18,9 +18,10 @@ import numpy as np
 from pot.chain.abi import TrainRequest, encode_train_request
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import U16, U32, U64, U256, Address, Bytes32, Bytes48
-from pot.chain.hooks import SubmissionContext, Verdict, Verifier, weights_commitment
+from pot.chain.hooks import SubmissionContext, Verifier, weights_commitment
 from pot.chain.hyperparams import AggregationRule, Hyperparams, LossId, encode_hyperparams
 from pot.chain.store import Store
+from pot.verdict import Verdict
 
 CHAIN_ID = 31337
 CALLER = Address(b"\xca" * 20)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pot.chain.exceptions import OutOfRangeError
+from pot.chain.errors import OutOfRangeError
 from pot.chain.fixed_types import U8, U64, U256, Address, Bytes32, Bytes48
 
 

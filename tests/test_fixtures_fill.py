@@ -17,15 +17,15 @@ from eth_hash.auto import keccak
 from test_fixtures_support import COMMITTED, REPO, load
 
 from pot import __version__
-from pot.chain import exceptions as chain_exceptions
+from pot.chain import errors as chain_errors
 from pot.fixtures.challenge import replay as challenge_replay
 from pot.fixtures.core import CaseSpec, FixtureFormat
-from pot.fixtures.exceptions import FillError
+from pot.fixtures.errors import FillError
 from pot.fixtures.fill import fill_cases, fill_fixtures, render
 from pot.fixtures.formats import FORMATS, PLAIN_FORMATS, SEPARATE_FORMATS, check_table
 from pot.fixtures.hyperparams import RULE_BREAKS
 from pot.protocol.challenge import challenge_seed
-from pot.protocol.exceptions import ChallengeError
+from pot.protocol.errors import ChallengeError
 
 PROTOCOL_DOC = (REPO / "docs" / "protocol.md").read_text()
 
@@ -88,9 +88,9 @@ def error_names(cases: dict[str, Any]) -> set[str]:
 def test_train_request_covers_every_revert_a_request_can_hit(filled: Path) -> None:
     wanted = {
         cls.__name__
-        for base in (chain_exceptions.CalldataError, chain_exceptions.RequestError)
+        for base in (chain_errors.CalldataError, chain_errors.RequestError)
         for cls in [base, *base.__subclasses__()]
-        if cls not in (chain_exceptions.CalldataError, chain_exceptions.RequestError)
+        if cls not in (chain_errors.CalldataError, chain_errors.RequestError)
     } | {"OutOfGasError", "NonceReplayError", "NonceGapError"}
     assert wanted == {
         "CalldataTooLargeError", "CalldataLengthError", "BadOffsetError", "NonZeroPaddingError",

@@ -8,7 +8,7 @@ from eth_hash.auto import keccak
 
 from pot.data import initial_checkpoint
 from pot.errors import MalformedInputError
-from pot.protocol.exceptions import EncodingError
+from pot.protocol.errors import EncodingError
 from pot.spec import ModelSpec
 
 pytest.importorskip("flwr")

@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.fuzz import BundleTarget, StepProofTarget, json_paths, run_cases, set_at
 from pot.bundle import dump_bundle, load_bundle
 from pot.circuit import Circuit
 from pot.errors import MalformedInputError
+from pot.fuzz import BundleTarget, StepProofTarget, json_paths, run_cases, set_at
 from pot.verifier import verify_bundle
 
 pytestmark = pytest.mark.ezkl

@@ -18,7 +18,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.fuzz import (
+from pot.aggregation.compression import HEADER_FORMAT, decode_sparse, encode_sparse
+from pot.aggregation.errors import MalformedUpdateError
+from pot.chain.abi import decode_train_request, encode_train_request
+from pot.chain.errors import ChainError, HyperparamsError
+from pot.chain.hyperparams import HYPERPARAMS_V1_BYTES, decode_hyperparams, encode_hyperparams
+from pot.chain.request import check_train_request
+from pot.errors import MalformedInputError
+from pot.fixtures.check import check_fixtures, printable_ascii
+from pot.fuzz import (
     SPARSE_DIM,
     SPARSE_K,
     FixturesTarget,
@@ -28,14 +36,6 @@ from benchmarks.fuzz import (
     TrainRequestTarget,
     run_cases,
 )
-from pot.aggregation.compression import HEADER_FORMAT, decode_sparse, encode_sparse
-from pot.aggregation.errors import MalformedUpdateError
-from pot.chain.abi import decode_train_request, encode_train_request
-from pot.chain.exceptions import ChainError, HyperparamsError
-from pot.chain.hyperparams import HYPERPARAMS_V1_BYTES, decode_hyperparams, encode_hyperparams
-from pot.chain.request import check_train_request
-from pot.errors import MalformedInputError
-from pot.fixtures.check import check_fixtures, printable_ascii
 from pot.jsonio import loads_limited
 
 SAMPLE_CASES = {"train_request": 400, "hyperparams": 400, "sparse": 400, "fixtures": 120}

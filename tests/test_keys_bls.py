@@ -10,7 +10,7 @@ from Crypto.Hash import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pot.protocol.exceptions import EncodingError, InvalidKeyError
+from pot.protocol.errors import EncodingError, InvalidKeyError
 from pot.protocol.keys import (
     BLS12_381_SCALAR_ORDER,
     SecretKey,

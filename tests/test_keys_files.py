@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from pot.errors import MalformedInputError
-from pot.protocol.exceptions import InsecureKeyFileError, KeyFileError, MalformedKeyFileError
+from pot.protocol.errors import InsecureKeyFileError, KeyFileError, MalformedKeyFileError
 from pot.protocol.keys import (
     SecretKey,
     decode_secret_key_file,

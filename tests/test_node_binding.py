@@ -30,7 +30,7 @@ from test_chain_support import (
     well_formed_bundle,
 )
 
-from pot.chain.exceptions import HyperparamsError, NoVerifierError
+from pot.chain.errors import HyperparamsError, NoVerifierError
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import U32, U64, Bytes32
 from pot.chain.hooks import no_payments, weights_commitment, weights_to_payload
@@ -174,7 +174,7 @@ def test_an_export_with_kzg_commitments_imports_only_with_the_nodes_commitment(
     export = node.executor.store.export()
     copy = Store.import_state(tmp_path / "copy.db", export, SpecCircuits(circuits).payload_commitment)
     assert copy.state_root() == node.executor.store.state_root()
-    from pot.chain.exceptions import StateError
+    from pot.chain.errors import StateError
 
     with pytest.raises(StateError, match="payload does not match its update commitment"):
         Store.import_state(tmp_path / "keccak.db", export)

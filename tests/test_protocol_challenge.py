@@ -17,7 +17,7 @@ from pot.protocol.challenge import (
     rejection_limit,
     sample_indices,
 )
-from pot.protocol.exceptions import ChallengeError, EncodingError
+from pot.protocol.errors import ChallengeError, EncodingError
 
 SEED_TAG = b"pot/v1/challenge/seed".ljust(32, b"\x00")
 JOB, PK, ROOT, BEACON = b"\x11" * 32, b"\x22" * 48, b"\x33" * 32, b"\x44" * 32

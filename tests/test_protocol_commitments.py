@@ -17,7 +17,7 @@ from pot.protocol.commitments import (
     trajectory_root,
     weights_commitment,
 )
-from pot.protocol.exceptions import EncodingError, MerkleError
+from pot.protocol.errors import EncodingError, MerkleError
 from pot.protocol.merkle import DATASET_TREE, TRAJECTORY_TREE, merkle_root
 
 R = 21888242871839275222246405745257275088548364400416034343698204186575808495617

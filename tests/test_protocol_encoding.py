@@ -19,7 +19,7 @@ from pot.protocol.encoding import (
     require_length,
     uint64_bytes,
 )
-from pot.protocol.exceptions import EncodingError, ProtocolError
+from pot.protocol.errors import EncodingError, ProtocolError
 
 R = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 

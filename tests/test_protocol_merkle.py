@@ -7,7 +7,7 @@ from Crypto.Hash import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pot.protocol.exceptions import EncodingError, MerkleError
+from pot.protocol.errors import EncodingError, MerkleError
 from pot.protocol.merkle import (
     DATASET_TREE,
     TRAJECTORY_TREE,

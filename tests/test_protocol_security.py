@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pot.protocol.exceptions import SecurityParameterError
+from pot.protocol.errors import SecurityParameterError
 from pot.protocol.security import (
     detection_probability,
     format_probability,

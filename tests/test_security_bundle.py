@@ -23,11 +23,11 @@ import pytest
 from click.testing import CliRunner
 from eth_hash.auto import keccak
 
-from benchmarks.fuzz import BundleTarget, case_rng
 from pot.bundle import dump_bundle, load_bundle
 from pot.circuit import Circuit
 from pot.cli import main
 from pot.errors import MalformedInputError
+from pot.fuzz import BundleTarget, case_rng
 from pot.protocol.keys import derive_secret_key, public_key
 from pot.verifier import (
     Expected,

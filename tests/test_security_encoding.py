@@ -25,7 +25,7 @@ from pot.aggregation.errors import MalformedUpdateError
 from pot.aggregation.updates import SparseUpdate
 from pot.bundle import Bundle, StepOpening, dump_bundle, load_bundle
 from pot.chain.abi import decode_train_request
-from pot.chain.exceptions import CalldataError
+from pot.chain.errors import CalldataError
 from pot.errors import MalformedInputError
 from pot.proof import StepProof
 from pot.protocol.encoding import BN254_SCALAR_ORDER

@@ -20,7 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from pot.cli import main
-from pot.protocol.exceptions import InsecureKeyFileError, KeyFileError
+from pot.protocol.errors import InsecureKeyFileError, KeyFileError
 from pot.protocol.keys import derive_secret_key, load_secret_key, save_secret_key
 
 ROOT = Path(__file__).resolve().parents[1]

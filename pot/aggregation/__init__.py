@@ -34,6 +34,7 @@ from pot.aggregation.errors import AggregationError, MalformedUpdateError
 from pot.aggregation.fedavg import fedavg
 from pot.aggregation.fixedpoint import FRAC_BITS, MAX_ABS_VALUE, commit_vector, from_fixed, to_fixed
 from pot.aggregation.params import (
+    RULE_BY_NAME,
     RULE_CENTERED_CLIPPING,
     RULE_FEDAVG,
     RULE_MEDIAN,
@@ -41,6 +42,7 @@ from pot.aggregation.params import (
     RULE_NAMES,
     RULE_TRIMMED_MEAN,
     AggregationParams,
+    AggregationRule,
 )
 from pot.aggregation.robust import centered_clipping, coordinate_median, multi_krum, trimmed_mean
 from pot.aggregation.rules import aggregate, aggregate_reference
@@ -49,6 +51,7 @@ from pot.aggregation.updates import Evidence, SparseUpdate, Update
 __all__ = [
     "FRAC_BITS",
     "MAX_ABS_VALUE",
+    "RULE_BY_NAME",
     "RULE_CENTERED_CLIPPING",
     "RULE_FEDAVG",
     "RULE_MEDIAN",
@@ -57,6 +60,7 @@ __all__ = [
     "RULE_TRIMMED_MEAN",
     "AggregationError",
     "AggregationParams",
+    "AggregationRule",
     "Evidence",
     "MalformedUpdateError",
     "SparseUpdate",

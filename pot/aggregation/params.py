@@ -1,12 +1,15 @@
-"""Rule ids, rule parameters and their preconditions.
+"""Rule ids, rule names, rule parameters and their preconditions.
 
 A job's hyperparams choose the aggregation rule by id and give its integer parameters; this module
-holds that table and the checks both implementations (reference and vectorised) run before any
-work, so they reject the same inputs with the same messages.
+holds pot's one table of rules (:class:`AggregationRule`: id, name, evidence score) and the checks
+both implementations (reference and vectorised) run before any work, so they reject the same inputs
+with the same messages. The chain (:mod:`pot.chain.hyperparams`), the node, Flower and the command
+lines all take the rules from here.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,20 +18,40 @@ from numpy.typing import NDArray
 from pot.aggregation.errors import AggregationError
 from pot.aggregation.fixedpoint import MAX_ABS_VALUE, MAX_CLIP_NORM, commit_vector, peak_abs
 
-RULE_FEDAVG = 0
-RULE_MULTI_KRUM = 1
-RULE_MEDIAN = 2
-RULE_TRIMMED_MEAN = 3
-RULE_CENTERED_CLIPPING = 4
 
-RULE_NAMES = {
-    RULE_FEDAVG: "fedavg",
-    RULE_MULTI_KRUM: "multi-krum",
-    RULE_MEDIAN: "median",
-    RULE_TRIMMED_MEAN: "trimmed-mean",
-    RULE_CENTERED_CLIPPING: "centered-clipping",
-}
+class AggregationRule(enum.IntEnum):
+    """The aggregation rules of pot, by the id a job's hyperparams carry (one byte).
+
+    ``FEDAVG`` and ``MEDIAN`` take no parameter (``rule_param`` = 0). ``MULTI_KRUM`` takes ``f``,
+    the number of Byzantine trainers tolerated (>= 1). ``TRIMMED_MEAN`` takes the number of values
+    trimmed from each end per coordinate (>= 1). ``CENTERED_CLIPPING`` takes the clip radius in Q16
+    fixed point (>= 1). A rule's name (:attr:`label`) is its member name in lower case with
+    hyphens, e.g. ``"multi-krum"``.
+    """
+
+    FEDAVG = 0
+    MULTI_KRUM = 1
+    MEDIAN = 2
+    TRIMMED_MEAN = 3
+    CENTERED_CLIPPING = 4
+
+    @property
+    def label(self) -> str:
+        """The rule's name, as published in evidence and taken by ``--rule`` (``"multi-krum"``)."""
+        return self.name.lower().replace("_", "-")
+
+
+RULE_FEDAVG = AggregationRule.FEDAVG.value
+RULE_MULTI_KRUM = AggregationRule.MULTI_KRUM.value
+RULE_MEDIAN = AggregationRule.MEDIAN.value
+RULE_TRIMMED_MEAN = AggregationRule.TRIMMED_MEAN.value
+RULE_CENTERED_CLIPPING = AggregationRule.CENTERED_CLIPPING.value
+"""The rule ids as plain ints (the aggregation functions take ``rule_id: int``)."""
+
+RULE_NAMES: dict[int, str] = {rule.value: rule.label for rule in AggregationRule}
 """Rule id to rule name, as published in evidence."""
+RULE_BY_NAME: dict[str, AggregationRule] = {rule.label: rule for rule in AggregationRule}
+"""Rule name to rule, for the command lines' ``--rule`` (``pot simulate``, ``pot chain request``)."""
 
 MAX_CC_ITERATIONS = 64
 """Most centered-clipping iterations one aggregation may run (iterations)."""

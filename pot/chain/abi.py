@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pot.chain.exceptions import (
+from pot.chain.errors import (
     BadOffsetError,
     CalldataLengthError,
     NonZeroPaddingError,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from multiformats import CID
 
-from pot.chain.exceptions import InvalidCidError, OutOfRangeError
+from pot.chain.errors import InvalidCidError, OutOfRangeError
 from pot.chain.fixed_types import Bytes32
 
 CID_HASH_FUNCTION = "sha2-256"

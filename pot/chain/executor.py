@@ -3,7 +3,7 @@
 Each call is one method of :class:`Executor` and one SQLite transaction. Its sections always come in
 the same order: decode (typed arguments, the job, the round), charge gas (TRAIN_REQUEST only, before
 any decoding of the calldata), check and work, write state, output. A call either commits all its
-writes and the new state root, or raises a :class:`~pot.chain.exceptions.ChainError` and changes
+writes and the new state root, or raises a :class:`~pot.chain.errors.ChainError` and changes
 nothing. Heights are block heights; a call may not be older than the last committed call.
 
 Lifecycle of a job (``hp`` are its hyperparams, all windows in blocks)::
@@ -26,10 +26,10 @@ settler still runs (so later economics can refund and slash), and the requester 
 request.
 
 A verifier's exception never aborts ``submit_proof``, with one exception: a
-:class:`~pot.chain.exceptions.NoVerifierError` means the node cannot judge at all (it lacks the
+:class:`~pot.chain.errors.NoVerifierError` means the node cannot judge at all (it lacks the
 job's circuit), so the call reverts and nothing is recorded. Any other
 :class:`~pot.errors.PotError` is recorded as a rejection with reason ``malformed``, any other
-exception as ``verifier_error``, and a verdict that breaks the :class:`~pot.chain.hooks.Verdict`
+exception as ``verifier_error``, and a verdict that breaks the :class:`~pot.verdict.Verdict`
 contract as ``bad_verdict``. The verifier runs outside the write lock; its context is rebuilt under
 the lock and must be unchanged.
 
@@ -65,7 +65,7 @@ import numpy as np
 from eth_hash.auto import keccak
 
 from pot.chain.abi import TrainRequest, decode_train_request
-from pot.chain.exceptions import (
+from pot.chain.errors import (
     AlreadyClaimedError,
     AlreadyJoinedError,
     AlreadyJudgedError,
@@ -126,7 +126,6 @@ from pot.chain.hooks import (
     Settler,
     SubmissionContext,
     TrainerOutcome,
-    Verdict,
     Verifier,
     fedavg_aggregate,
     no_payments,
@@ -158,6 +157,7 @@ from pot.economics.errors import EconomicsError
 from pot.economics.insurance import insurance_payout
 from pot.economics.slashing import release_block, slash_amount
 from pot.errors import PotError
+from pot.verdict import Verdict
 
 MAX_BLOCK_HEIGHT = 1 << 62
 MAX_SAMPLES_PER_TRAINER = 1 << 40

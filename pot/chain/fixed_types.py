@@ -3,7 +3,7 @@
 Consensus values never travel as bare ``int`` or ``bytes`` of unknown width: an unsigned integer
 is a :class:`U8` ... :class:`U256` and a byte string is an :class:`Address` (20 bytes),
 :class:`Bytes32` or :class:`Bytes48`. Each constructor checks its range or length and raises
-:class:`~pot.chain.exceptions.OutOfRangeError`, so a value that exists is in range. Conversions are
+:class:`~pot.chain.errors.OutOfRangeError`, so a value that exists is in range. Conversions are
 explicit: ``U64(x)``, ``U64.from_be_bytes(b)``, ``x.to_be_bytes()``. Arithmetic on these types
 returns a plain ``int``; wrap the result again to re-check it.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Self
 
-from pot.chain.exceptions import OutOfRangeError
+from pot.chain.errors import OutOfRangeError
 
 
 class FixedUint(int):

@@ -11,7 +11,7 @@ refused before gas is charged. The lifecycle calls (join, submit, beacon, submit
 finalize_round) are not metered here; the node that carries them meters its own transactions.
 """
 
-from pot.chain.exceptions import OutOfGasError
+from pot.chain.errors import OutOfGasError
 from pot.chain.fixed_types import U64
 
 TRAIN_REQUEST_OPCODE = 0x14

@@ -35,6 +35,7 @@ from eth_hash.auto import keccak
 
 from pot.chain.fixed_types import U16, U32, U64, U256, Bytes32, Bytes48
 from pot.chain.hyperparams import AggregationRule, Hyperparams
+from pot.verdict import Verdict
 
 WEIGHT_DTYPE = np.dtype("<i8")
 WEIGHT_BYTES = WEIGHT_DTYPE.itemsize
@@ -97,27 +98,6 @@ class SubmissionContext:
     global_model_commitment: Bytes32
     model_spec_id: Bytes32
     hyperparams: Hyperparams
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A verifier's judgement of one proof bundle.
-
-    Attributes
-    ----------
-    ok
-        Whether the bundle proves the submission.
-    reason
-        A reason code: ``"ok"`` when accepted, else a short snake_case code such as
-        ``"bad_signature"`` (matching ``REASON_PATTERN``).
-    verified_samples
-        How many training samples the verified steps cover; the update's FedAvg weight.
-        Between ``MIN_VERIFIED_SAMPLES`` and ``MAX_VERIFIED_SAMPLES`` when ``ok``.
-    """
-
-    ok: bool
-    reason: str
-    verified_samples: int
 
 
 Verifier = Callable[[bytes, SubmissionContext], Verdict]

@@ -30,7 +30,8 @@ import enum
 import itertools
 from dataclasses import dataclass
 
-from pot.chain.exceptions import HyperparamsError
+from pot.aggregation.params import AggregationRule
+from pot.chain.errors import HyperparamsError
 from pot.chain.fixed_types import U8, U16, U32, U64, Bytes32
 
 HYPERPARAMS_VERSION = 1
@@ -46,22 +47,6 @@ class LossId(enum.IntEnum):
 
     CROSS_ENTROPY = 0
     MSE = 1
-
-
-class AggregationRule(enum.IntEnum):
-    """The robust-aggregation rule of a job, and what its ``rule_param`` means.
-
-    ``FEDAVG`` and ``MEDIAN`` take no parameter (``rule_param`` = 0). ``MULTI_KRUM`` takes ``f``,
-    the number of Byzantine trainers tolerated (>= 1). ``TRIMMED_MEAN`` takes the number of values
-    trimmed from each end per coordinate (>= 1). ``CENTERED_CLIPPING`` takes the clip radius in Q16
-    fixed point (>= 1).
-    """
-
-    FEDAVG = 0
-    MULTI_KRUM = 1
-    MEDIAN = 2
-    TRIMMED_MEAN = 3
-    CENTERED_CLIPPING = 4
 
 
 RULES_WITHOUT_PARAM = frozenset({AggregationRule.FEDAVG, AggregationRule.MEDIAN})

@@ -19,7 +19,7 @@ from __future__ import annotations
 from eth_hash.auto import keccak
 
 from pot.chain.abi import TrainRequest
-from pot.chain.exceptions import MinParticipantsError, TotalRoundsError, ZeroReferenceError
+from pot.chain.errors import MinParticipantsError, TotalRoundsError, ZeroReferenceError
 from pot.chain.fixed_types import U8, U64, Address, Bytes32
 from pot.chain.gas import TRAIN_REQUEST_OPCODE
 from pot.chain.hyperparams import AggregationRule, Hyperparams, decode_hyperparams

@@ -51,7 +51,7 @@ from typing import Any, Literal
 from eth_hash.auto import keccak
 
 from pot.chain.abi import decode_train_request
-from pot.chain.exceptions import ChainError, OutOfRangeError, StateError
+from pot.chain.errors import ChainError, OutOfRangeError, StateError
 from pot.chain.fixed_types import U32, U64, U256, Address, Bytes32, Bytes48
 from pot.chain.hyperparams import Hyperparams
 from pot.chain.request import check_train_request, compute_job_id

@@ -1,8 +1,7 @@
 """The economics branch of pot's exception tree.
 
-Every class here derives from :class:`pot.errors.PotError`. They live beside the economics code
-until they are moved into :mod:`pot.errors`; callers should import them from
-:mod:`pot.economics`.
+Every class here derives from :class:`pot.errors.PotError` (the tree is drawn in
+:mod:`pot.errors`).
 """
 
 from pot.errors import PotError

@@ -19,10 +19,11 @@ try:
 except ImportError as e:  # pragma: no cover - depends on the installed extras
     raise ImportError("pot.flower needs Flower: pip install 'pot[flower]'") from e
 
-from pot.flower.client import PotTrainer, TrainerStateError, pot_client_app
+from pot.flower.client import PotTrainer, pot_client_app
+from pot.flower.errors import StrategyError, TrainerStateError
 from pot.flower.records import MESSAGE_PROVE, MESSAGE_TRAIN, arrays_to_params, params_to_arrays
 from pot.flower.round import RoundEvidence, TrainerEvidence, round_beacon, seed_commitment
-from pot.flower.strategy import PotStrategy, StrategyError
+from pot.flower.strategy import PotStrategy
 
 FLOWER_VERSION = "1.42.0"
 """The Flower release this module is written and tested against."""

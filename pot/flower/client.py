@@ -22,8 +22,8 @@ from flwr.clientapp import ClientApp
 
 from pot.bundle import dump_bundle
 from pot.circuit import Circuit
-from pot.errors import PotError
 from pot.executors import ProofExecutor, SerialExecutor
+from pot.flower.errors import TrainerStateError
 from pot.flower.records import (
     ARRAYS_KEY,
     BUNDLE_KEY,
@@ -60,11 +60,6 @@ STATE_ROUND_KEY = "pot.state.round"
 """Context.state config record: job id, round, trajectory root and commit(W_t) of the open round."""
 STATE_WEIGHTS_KEY = "pot.state.weights"
 """Context.state array record: W_0 .. W_T of the open round, flattened (``w0`` .. ``wT``)."""
-
-
-class TrainerStateError(PotError):
-    """A message this node cannot answer: a challenge for a round it did not commit, or a round
-    on another circuit than the node's."""
 
 
 @dataclass

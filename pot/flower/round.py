@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from pot.aggregation.params import AggregationRule
 from pot.bundle import load_bundle
 from pot.chain.fixed_types import U64, Bytes48
 from pot.chain.hooks import AcceptedUpdate, weights_commitment, weights_to_payload
-from pot.chain.hyperparams import AggregationRule
 from pot.circuit import Circuit
 from pot.errors import MalformedInputError
 from pot.flower.records import Commitment
@@ -38,7 +38,8 @@ from pot.protocol.encoding import (
     uint64_bytes,
 )
 from pot.tensors import IntArray
-from pot.verifier import Expected, Verdict, verify_bundle
+from pot.verdict import Verdict
+from pot.verifier import Expected, verify_bundle
 
 BEACON_TAG = b"pot/flower/v1/beacon".ljust(DOMAIN_TAG_BYTES, b"\x00")
 """Prefix of the round beacon's hash."""
@@ -120,19 +121,20 @@ def check_commitment(node_id: int, commit: Commitment, steps: int,
     registered (at its first accepted round); a new node may not claim a key another node holds.
     """
     if commit.steps != steps:
-        return Verdict(False, "wrong_steps", f"the node ran T = {commit.steps}, the round asks {steps}")
+        return Verdict(False, "wrong_steps",
+                       detail=f"the node ran T = {commit.steps}, the round asks {steps}")
     reg = registry.get(node_id)
     if reg is None:
         for other in registry.values():
             if other.trainer == commit.trainer:
-                return Verdict(False, DUPLICATE_TRAINER, f"node {other.node_id} registered this "
+                return Verdict(False, DUPLICATE_TRAINER, detail=f"node {other.node_id} registered this "
                                "trainer key first")
         return None
     if commit.trainer != reg.trainer:
-        return Verdict(False, "wrong_trainer", f"the node registered another trainer key in round "
+        return Verdict(False, "wrong_trainer", detail=f"the node registered another trainer key in round "
                        f"{reg.first_round}")
     if (commit.dataset_root, commit.n_batches) != (reg.dataset_root, reg.n_batches):
-        return Verdict(False, "wrong_dataset", f"the node registered another dataset commitment in "
+        return Verdict(False, "wrong_dataset", detail=f"the node registered another dataset commitment in "
                        f"round {reg.first_round}")
     return None
 
@@ -146,7 +148,7 @@ def judge_bundle(raw: bytes, circuit: Circuit, expected: Expected,
     try:
         bundle = load_bundle(raw)
     except MalformedInputError as e:
-        return Verdict(False, MALFORMED, f"the bundle does not parse: {e}"), 0
+        return Verdict(False, MALFORMED, detail=f"the bundle does not parse: {e}"), 0
     verdict = verify_bundle(bundle, circuit, expected, allow_dev_srs)
     return verdict, bundle.verified_samples if verdict.ok else 0
 

@@ -33,10 +33,11 @@ from flwr.serverapp import Grid
 from flwr.serverapp.strategy import Strategy
 
 from pot.aggregation import AggregationError
+from pot.aggregation.params import AggregationRule
 from pot.bundle import MAX_SAMPLED_STEPS, MAX_STEPS
-from pot.chain.hyperparams import AggregationRule
 from pot.circuit import Circuit
-from pot.errors import MalformedInputError, PotError
+from pot.errors import MalformedInputError
+from pot.flower.errors import StrategyError
 from pot.flower.records import (
     ARRAYS_KEY,
     BUNDLE_KEY,
@@ -72,16 +73,13 @@ from pot.flower.round import (
 )
 from pot.protocol.encoding import BYTES32_BYTES, format_hex
 from pot.tensors import IntArray, checkpoint_commitment, flatten_params, unflatten_params
-from pot.verifier import Expected, Verdict
+from pot.verdict import Verdict
+from pot.verifier import Expected
 
 LOG = logging.getLogger("flwr")  # Flower's own logger, so pot's lines appear in Flower's logs
 CONFIG_KEY = "config"
 NODE_POLL_S = 0.5
 LOG_DETAIL_CHARS = 160  # a verdict's detail in the log (the evidence keeps all of it)
-
-
-class StrategyError(PotError):
-    """The strategy cannot run a round (too few nodes connected in time, rounds out of order)."""
 
 
 @dataclass
@@ -217,7 +215,7 @@ class PotStrategy(Strategy):
             raise StrategyError(f"round {server_round} was not configured by this strategy")
         self._open = None
         self.rounds[server_round] = ev = rnd.evidence
-        trainers = {n: TrainerEvidence(n, Verdict(False, NO_REPLY, "no commitment arrived in time"))
+        trainers = {n: TrainerEvidence(n, Verdict(False, NO_REPLY, detail="no commitment arrived in time"))
                     for n in rnd.nodes}
         ev.trainers = [trainers[n] for n in rnd.nodes]
         for node, reply in _by_node(replies, rnd.nodes).items():
@@ -244,7 +242,7 @@ class PotStrategy(Strategy):
             commit = Commitment.from_record(config_record(reply, COMMIT_KEY))
             update = arrays_to_params(array_record(reply), self.spec)
         except MalformedInputError as e:
-            te.verdict = Verdict(False, MALFORMED, str(e))
+            te.verdict = Verdict(False, MALFORMED, detail=str(e))
             return
         te.trainer, te.root = commit.trainer, commit.root
         te.update_commitment = checkpoint_commitment(update, self.circuit)
@@ -252,7 +250,7 @@ class PotStrategy(Strategy):
         if verdict is not None:
             te.verdict = verdict
             return
-        te.verdict = Verdict(False, NO_REPLY, "no bundle arrived in time")
+        te.verdict = Verdict(False, NO_REPLY, detail="no bundle arrived in time")
         te.challenged = True
         rnd.commits[te.node_id] = commit
         rnd.updates[te.node_id] = update
@@ -271,7 +269,7 @@ class PotStrategy(Strategy):
             try:
                 raw = bundle_from_record(config_record(reply, BUNDLE_KEY))
             except MalformedInputError as e:
-                te.verdict = Verdict(False, MALFORMED, str(e))
+                te.verdict = Verdict(False, MALFORMED, detail=str(e))
                 continue
             expected = Expected(
                 job_id=self.job_id, round=rnd.round, trainer=commit.trainer, root=commit.root,
@@ -290,7 +288,7 @@ class PotStrategy(Strategy):
             if not te.verdict.ok:
                 continue
             if commit.trainer in owners:
-                te.verdict = Verdict(False, DUPLICATE_TRAINER, f"node {owners[commit.trainer]} "
+                te.verdict = Verdict(False, DUPLICATE_TRAINER, detail=f"node {owners[commit.trainer]} "
                                      "submitted for this trainer key first this round")
                 te.verified_samples = 0
                 continue
@@ -337,7 +335,7 @@ class PotStrategy(Strategy):
 
 
 def _client_error(reply: Message) -> Verdict:
-    return Verdict(False, CLIENT_ERROR, reply.error.reason or "the node's ClientApp failed")
+    return Verdict(False, CLIENT_ERROR, detail=reply.error.reason or "the node's ClientApp failed")
 
 
 def _by_node(replies: Iterable[Message], asked: Iterable[int]) -> dict[int, Message]:

@@ -7,7 +7,7 @@
 * :mod:`~pot.protocol.challenge`: the beacon-seeded choice of steps to prove;
 * :mod:`~pot.protocol.keys`: BLS12-381 keys, key files and the signing message rule;
 * :mod:`~pot.protocol.security`: exact detection probability of fabricated steps;
-* :mod:`~pot.protocol.exceptions`: the errors, all :class:`pot.errors.PotError`;
+* :mod:`~pot.protocol.errors`: the errors, all :class:`pot.errors.PotError`;
 * :mod:`~pot.protocol.cli`: the ``keys`` group and the ``security`` command.
 
 Everything here is integer-only and deterministic. The byte layouts are specified in

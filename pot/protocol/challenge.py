@@ -28,7 +28,7 @@ from pot.protocol.encoding import (
     require_length,
     uint64_bytes,
 )
-from pot.protocol.exceptions import ChallengeError
+from pot.protocol.errors import ChallengeError
 
 WORD_BITS = 256
 """Width of one draw word, in bits."""

@@ -17,7 +17,7 @@ from pot.clikit import boundary, emit_json, json_option
 from pot.economics.errors import EconomicsError
 from pot.economics.incentive import IncentiveReport, incentive_check
 from pot.protocol.encoding import format_hex
-from pot.protocol.exceptions import SecurityParameterError
+from pot.protocol.errors import SecurityParameterError
 from pot.protocol.keys import generate_secret_key, load_secret_key, public_key, save_secret_key
 from pot.protocol.security import (
     DEFAULT_TARGET_TEXT,

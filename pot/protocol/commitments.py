@@ -31,7 +31,7 @@ from pot.protocol.encoding import (
     require_length,
     uint64_bytes,
 )
-from pot.protocol.exceptions import EncodingError, MerkleError
+from pot.protocol.errors import EncodingError, MerkleError
 from pot.protocol.merkle import DATASET_TREE, TRAJECTORY_TREE, merkle_root
 
 NO_BATCH_COMMITMENT = bytes(BYTES32_BYTES)

@@ -10,7 +10,7 @@ whether an input is valid and a hash never depends on how a value was written:
   as bytes it is 32 bytes big-endian;
 * an unsigned 64-bit integer (step index, round, leaf count, counter) is 8 bytes big-endian.
 
-The parsers are strict and raise :class:`~pot.protocol.exceptions.EncodingError` with a message
+The parsers are strict and raise :class:`~pot.protocol.errors.EncodingError` with a message
 that names the value and the rule. They never echo the rejected text, so they are safe on secrets.
 
 Source: docs/protocol.md, section "Encodings".
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from py_ecc.bn128 import curve_order as _bn254_curve_order
 
-from pot.protocol.exceptions import EncodingError
+from pot.protocol.errors import EncodingError
 
 BN254_SCALAR_ORDER: int = int(_bn254_curve_order)
 """r, the order of the BN254 (alt_bn128) scalar field; ezkl's Poseidon outputs lie in [0, r)."""

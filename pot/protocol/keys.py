@@ -37,7 +37,7 @@ from pot.protocol.encoding import (
     HEX_PREFIX,
     require_length,
 )
-from pot.protocol.exceptions import (
+from pot.protocol.errors import (
     EncodingError,
     InsecureKeyFileError,
     InvalidKeyError,

@@ -43,7 +43,7 @@ from pot.protocol.encoding import (
     require_length,
     uint64_bytes,
 )
-from pot.protocol.exceptions import MerkleError
+from pot.protocol.errors import MerkleError
 
 NODE_BYTES = BYTES32_BYTES
 """Width of a leaf hash, inner node, sibling in a path, and root."""

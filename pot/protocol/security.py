@@ -19,7 +19,7 @@ import re
 from fractions import Fraction
 from math import comb
 
-from pot.protocol.exceptions import SecurityParameterError
+from pot.protocol.errors import SecurityParameterError
 
 DEFAULT_TARGET = Fraction(99, 100)
 """Detection probability the CLI asks for when no target is given."""

@@ -1,4 +1,4 @@
-"""The exceptions of the chain-side executor.
+"""The errors of the chain-side executor: the ``ChainError`` branch of pot's exception tree.
 
 Every call of the executor (``train_request``, ``fund``, ``join``, ``submit``, ``beacon``,
 ``submit_proof``, ``finalize_round``, ``emit``, ``release_slash``, ``appeal``, ``prove_fraud``)
