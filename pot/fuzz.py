@@ -53,12 +53,12 @@ worst s, mem MiB, RSS MiB
     from (Linux ``VmHWM``, reset before each case: native allocations included, the input itself
     not); the peak resident set of a worker process (imports, ezkl and the corpus included).
 
-This module is the harness; ``benchmarks/fuzz.py`` runs it, and the tests reuse its targets and
-its honest round. Run (the first run builds the tiny circuit and one honest bundle, a few minutes)::
+This module is the harness and its command line; the tests reuse its targets and its honest round.
+Run (the first run builds the tiny circuit and one honest bundle, a few minutes)::
 
-    python benchmarks/fuzz.py --cases 10000 --workers 2
-    python benchmarks/fuzz.py --targets bundle --only 1234      # replay one case, verbosely
-    python benchmarks/fuzz.py --limits       # the largest input each limit lets through
+    python -m pot.fuzz --cases 10000 --workers 2
+    python -m pot.fuzz --targets bundle --only 1234      # replay one case, verbosely
+    python -m pot.fuzz --limits       # the largest input each limit lets through
 """
 
 from __future__ import annotations

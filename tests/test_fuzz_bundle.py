@@ -1,5 +1,5 @@
 """Fuzzing the bundle and step-proof verifier in the test suite: a sample of the mutation corpus of
-``benchmarks/fuzz.py`` and a hypothesis property, on a real honest bundle.
+``pot.fuzz`` and a hypothesis property, on a real honest bundle.
 
 A mutated bundle must be refused (malformed input, or a verdict with a reason) unless it means
 exactly the honest bundle; the verifier never raises. Half of the bundle cases are re-signed by

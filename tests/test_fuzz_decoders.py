@@ -1,5 +1,5 @@
 """Fuzzing the decoders in the test suite: hypothesis properties, and a sample of the mutation
-corpus of ``benchmarks/fuzz.py`` (which runs 10,000 cases per target).
+corpus of ``pot.fuzz`` (which runs 10,000 cases per target).
 
 The property of every decoder is the same: any bytes either decode, and then re-encode to exactly
 those bytes (one encoding per value), or are refused with the decoder's own error. The fixture
