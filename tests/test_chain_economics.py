@@ -36,13 +36,14 @@ from pot.chain.exceptions import (
     JoinError,
     NoPendingSlashError,
 )
-from pot.chain.fixed_types import U64, Address, Bytes48
+from pot.chain.fixed_types import U64, Bytes48
 from pot.chain.hooks import Verdict, fedavg_aggregate
 from pot.chain.store import Store
+from pot.chain.tx import address_of
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
 from pot.economics.settler import economics_settle
 
-PRODUCER = Address(b"\xbb" * 20)
+PRODUCER = address_of(pubkey(21))
 SLASH_WEI = STAKE_WEI // 10  # SLASH_BPS = 1_000 of a 1 ETH stake
 
 
@@ -81,7 +82,7 @@ def test_request_escrows_its_value_from_the_caller(tmp_path: Path) -> None:
     assert (funds.escrow, funds.pool, funds.funded) == (1234, 0, 1234)
     assert_reverts(
         s.store, InsufficientBalanceError, "needs 2 wei; 0x" + "ee" * 20 + " holds 0",
-        lambda: s.executor.train_request(Address(b"\xee" * 20), 0, make_calldata(), 10**6, 12, 2),
+        lambda: s.executor.train_request(address_of(pubkey(23)), 0, make_calldata(), 10**6, 12, 2),
     )
 
 
