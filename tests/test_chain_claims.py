@@ -191,9 +191,9 @@ def test_each_appeal_rule_has_its_error_and_changes_nothing(tmp_path: Path) -> N
 
     cases = [
         (NoVerifierError, "no verifier", Chain(Executor(s.store)).appeal),
-        (VerifierFaultError, r"\(verifier_error\)",
+        (VerifierFaultError, r"appealed bundle: the verifier failed \(RuntimeError",
          Chain(Executor(s.store, verify=crashes)).appeal),
-        (VerifierFaultError, r"\(bad_verdict\)",
+        (VerifierFaultError, r"appealed bundle: the verifier returned something that is not a valid verdict",
          Chain(Executor(s.store, verify=breaks_contract)).appeal),
     ]
     for error, match, call in cases:
@@ -353,7 +353,7 @@ def test_each_fraud_rule_has_its_error_and_changes_nothing(tmp_path: Path) -> No
     table[(0, bytes(pubkey(1)))] = REJECTED  # from here on, trainer 1's fraud would be proven
     assert_reverts(s.store, NoVerifierError, "no verifier", fraud(Chain(Executor(s.store))))
     assert_reverts(
-        s.store, VerifierFaultError, r"\(verifier_error\)",
+        s.store, VerifierFaultError, r"accused bundle: the verifier failed \(RuntimeError",
         fraud(Chain(Executor(s.store, verify=crashes))),
     )
     assert_reverts(

@@ -482,3 +482,30 @@ def test_every_command_has_help_with_an_example() -> None:
         result = runner.invoke(chain, [name, "--help"])
         assert result.exit_code == 0
         assert "Example:" in result.output, name
+
+
+def test_a_fifo_bundle_is_refused_not_waited_on(tmp_path: Path) -> None:
+    # prove-submit (and pot verify's reader) used to open a FIFO nobody writes to and wait forever.
+    import os
+    import subprocess
+    import sys
+
+    from pot.errors import MalformedInputError
+    from pot.jsonio import read_json_limited
+
+    fifo = tmp_path / "bundle.fifo"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(MalformedInputError, match="is a FIFO or socket, not a file"):
+        read_json_limited(fifo, 4096)
+    state, key = tmp_path / "state.db", tmp_path / "trainer.key"
+    save_secret_key(key, secret(0))
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    base = [sys.executable, "-m", "pot.cli", "chain"]
+    subprocess.run([*base, "init", "--state", str(state), "--chain-id", "1"],
+                   env={**os.environ, **env}, check=True, capture_output=True, timeout=120)
+    result = subprocess.run(
+        [*base, "prove-submit", "--state", str(state), "--key", str(key), "--job",
+         "0x" + "11" * 32, "--round", "0", "--bundle", str(fifo), "--height", "21"],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "is a FIFO or socket, not a file" in result.stderr

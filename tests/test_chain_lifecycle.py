@@ -48,6 +48,7 @@ from pot.chain.exceptions import (
     SubmissionError,
     UnknownJobError,
     UnknownTrainerError,
+    VerifierFaultError,
 )
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import U64, U256, Bytes32, Bytes48
@@ -297,31 +298,46 @@ def _raising(error: Exception):  # type: ignore[no-untyped-def]
     return verify
 
 
+def test_an_unreadable_bundle_is_recorded_as_malformed(tmp_path: Path) -> None:
+    s = open_job(tmp_path / "state.db",
+                 verify=_raising(MalformedInputError("bundle is not JSON")))
+    s.submit_all(0, [pubkey(0)])
+    s.reveal(0)
+    receipt = s.executor.submit_proof(s.job_id, 0, pubkey(0), b"bundle", s.height)
+    assert (receipt.verdict, receipt.reason) == ("rejected", "malformed")
+
+
 @pytest.mark.parametrize(
-    ("verify", "reason"),
+    "verify",
     [
-        (_raising(MalformedInputError("bundle is not JSON")), "malformed"),
-        (_raising(ValueError("bug in the verifier")), "verifier_error"),
-        (lambda b, c: "yes", "bad_verdict"),
-        (lambda b, c: Verdict(True, "ok", 0), "bad_verdict"),
-        (lambda b, c: Verdict(True, "fine", 5), "bad_verdict"),
-        (lambda b, c: Verdict(False, "ok", 0), "bad_verdict"),
-        (lambda b, c: Verdict(False, "Not A Code!", 0), "bad_verdict"),
-        (lambda b, c: Verdict(True, "ok", True), "bad_verdict"),  # type: ignore[arg-type]
+        _raising(ValueError("bug in the verifier")),
+        _raising(MemoryError()),
+        lambda b, c: "yes",
+        lambda b, c: Verdict(True, "ok", 0),
+        lambda b, c: Verdict(True, "fine", 5),
+        lambda b, c: Verdict(False, "ok", 0),
+        lambda b, c: Verdict(False, "Not A Code!", 0),
+        lambda b, c: Verdict(False, "verifier_error", 0),
+        lambda b, c: Verdict(True, "ok", True),  # type: ignore[arg-type]
     ],
     ids=[
-        "pot-error", "other-exception", "not-a-verdict", "zero-samples", "ok-with-reason",
-        "rejected-as-ok", "bad-reason", "bool-samples",
+        "crash", "out-of-memory", "not-a-verdict", "zero-samples", "ok-with-reason",
+        "rejected-as-ok", "bad-reason", "validator-side-reason", "bool-samples",
     ],
 )
-def test_verifier_failures_become_rejections_never_crashes(
-    tmp_path: Path, verify: object, reason: str
+def test_a_node_local_verifier_fault_records_nothing_and_may_be_retried(
+    tmp_path: Path, verify: object
 ) -> None:
     s = open_job(tmp_path / "state.db", verify=verify)  # type: ignore[arg-type]
     s.submit_all(0, [pubkey(0)])
     s.reveal(0)
+    assert_reverts(
+        s.store, VerifierFaultError, "nothing is recorded",
+        lambda: s.executor.submit_proof(s.job_id, 0, pubkey(0), b"bundle", s.height),
+    )
+    s.executor.inner._verify = accept_all()  # the node recovers: the same call now lands
     receipt = s.executor.submit_proof(s.job_id, 0, pubkey(0), b"bundle", s.height)
-    assert (receipt.verdict, receipt.reason) == ("rejected", reason)
+    assert receipt.verdict == "accepted"
 
 
 def test_submit_proof_without_verifier_is_rejected(scenario: Scenario) -> None:

@@ -228,23 +228,25 @@ def _wallet(executor: Executor, key_path: Path) -> Wallet:
 
 
 def _read_bundle(path: Path) -> bytes:
-    """Read at most ``MAX_BUNDLE_BYTES + 1`` bytes of a regular file, never blocking.
+    """Read at most ``MAX_BUNDLE_BYTES + 1`` bytes of a bundle file, never blocking.
 
-    The file is opened with ``O_NONBLOCK`` and refused unless it is a regular file, so a FIFO or
-    a device never hangs the command.
+    The file is opened with ``O_NONBLOCK`` and a FIFO or a socket is refused, so a pipe nobody
+    writes to never hangs the command; a device such as ``/dev/zero`` is read up to the cap.
 
     Raises
     ------
     click.BadParameter
-        If the file cannot be opened or is not a regular file (exit 2).
+        If the file cannot be opened, or is a FIFO or a socket (exit 2).
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as e:
         raise click.BadParameter(f"cannot read {path}: {e.strerror}", param_hint="--bundle") from e
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise click.BadParameter(f"{path} is not a regular file", param_hint="--bundle")
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            raise click.BadParameter(f"{path} is a FIFO or socket, not a file",
+                                     param_hint="--bundle")
         with os.fdopen(fd, "rb", closefd=False) as fh:
             return fh.read(MAX_BUNDLE_BYTES + 1)
     except OSError as e:

@@ -180,6 +180,11 @@ class NoVerifierError(ChainError):
     lacks the job's spec or circuit): ``submit_proof``, ``appeal`` and ``prove_fraud`` revert."""
 
 
+class VerifierFaultError(ChainError):
+    """The verifier crashed (``MemoryError`` included) or broke its contract on a bundle: a fault
+    of this node that shows nothing about the bundle, so nothing is recorded (retry the call)."""
+
+
 class InsufficientBalanceError(ChainError):
     """An account's balance is below the wei a call moves out of it (an escrow or a stake)."""
 
@@ -223,9 +228,6 @@ class AppealRejectedError(ClaimError):
     """The verifier rejects the appealed bundle again: the slash stands."""
 
 
-class VerifierFaultError(ClaimError):
-    """The verifier crashed or broke its contract on an appeal or fraud bundle; that shows
-    nothing about the bundle, so nothing changes (the call may be retried)."""
 
 
 class NotFinalizedError(ClaimError):

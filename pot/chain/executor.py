@@ -25,13 +25,14 @@ fewer, the round is ``failed`` and so is the job: no model is made, no later rou
 settler still runs (so later economics can refund and slash), and the requester may file a new
 request.
 
-A verifier's exception never aborts ``submit_proof``, with one exception: a
-:class:`~pot.chain.exceptions.NoVerifierError` means the node cannot judge at all (it lacks the
-job's circuit), so the call reverts and nothing is recorded. Any other
-:class:`~pot.errors.PotError` is recorded as a rejection with reason ``malformed``, any other
-exception as ``verifier_error``, and a verdict that breaks the :class:`~pot.chain.hooks.Verdict`
-contract as ``bad_verdict``. The verifier runs outside the write lock; its context is rebuilt under
-the lock and must be unchanged.
+Only a judgement of the bundle enters the state. A :class:`~pot.errors.PotError` raised by the
+verifier (the bundle cannot be read) is recorded as a rejection with reason ``malformed``. A fault
+of the node itself never is, since another node would not see it: a
+:class:`~pot.chain.exceptions.NoVerifierError` (the node lacks the job's circuit), any other
+exception (a crash, ``MemoryError``) and a verdict that breaks the
+:class:`~pot.chain.hooks.Verdict` contract revert the call (``NoVerifierError``,
+``VerifierFaultError``) and record nothing; the call may be retried. The verifier runs outside the
+write lock; its context is rebuilt under the lock and must be unchanged.
 
 Money (all wei; see ``docs/chain.md``, "Economics"). Every wei sits in one place: an account
 balance, the training-pool carry, a job's escrow or pool, a trainer's stake, a pending slash, or
@@ -115,11 +116,9 @@ from pot.chain.gas import MAX_CALLDATA_BYTES, charge_gas, train_request_gas
 from pot.chain.hooks import (
     MAX_VERIFIED_SAMPLES,
     MIN_VERIFIED_SAMPLES,
-    REASON_BAD_VERDICT,
     REASON_MALFORMED,
     REASON_OK,
     REASON_PATTERN,
-    REASON_VERIFIER_ERROR,
     VALIDATOR_SIDE_REASONS,
     WEIGHT_BYTES,
     AcceptedUpdate,
@@ -1101,15 +1100,26 @@ class Executor:
     def _judge(self, verify: Verifier, bundle: bytes, context: SubmissionContext) -> tuple[
         VerdictStatus, str, U64
     ]:
-        """Run the verifier; turn whatever it does into (verdict, reason, verified samples)."""
+        """Run the verifier; turn its verdict into (verdict, reason, verified samples).
+
+        Only a judgement of the bundle becomes a verdict. A fault of this node (the verifier
+        crashes, runs out of memory, or returns something that is not a verdict) says nothing
+        about the bundle and another node would not see it, so it never enters the state: the
+        call reverts with ``VerifierFaultError`` and may be retried.
+        """
         try:
             verdict = verify(bundle, context)
         except NoVerifierError:
             raise  # the node cannot judge: revert, record nothing
         except PotError:
             return "rejected", REASON_MALFORMED, U64(0)
-        except Exception:
-            return "rejected", REASON_VERIFIER_ERROR, U64(0)
+        except Exception as e:  # MemoryError included: node-local, never consensus state
+            raise VerifierFaultError(
+                f"the verifier failed ({type(e).__name__}: {e}); nothing is recorded, retry"
+            ) from e
+        fault = VerifierFaultError(
+            "the verifier returned something that is not a valid verdict; nothing is recorded"
+        )
         if (
             not isinstance(verdict, Verdict)
             or not isinstance(verdict.ok, bool)
@@ -1118,15 +1128,15 @@ class Executor:
             or isinstance(verdict.verified_samples, bool)
             or not isinstance(verdict.verified_samples, int)
         ):
-            return "rejected", REASON_BAD_VERDICT, U64(0)
+            raise fault
         if verdict.ok:
             if verdict.reason != REASON_OK or not (
                 MIN_VERIFIED_SAMPLES <= verdict.verified_samples <= MAX_VERIFIED_SAMPLES
             ):
-                return "rejected", REASON_BAD_VERDICT, U64(0)
+                raise fault
             return "accepted", REASON_OK, U64(verdict.verified_samples)
-        if verdict.reason == REASON_OK:
-            return "rejected", REASON_BAD_VERDICT, U64(0)
+        if verdict.reason == REASON_OK or verdict.reason in VALIDATOR_SIDE_REASONS:
+            raise fault
         return "rejected", verdict.reason, U64(0)
 
     def _submit_proof(
@@ -1663,12 +1673,10 @@ class Executor:
         self, verify: Verifier, bundle: bytes, context: SubmissionContext, what: str
     ) -> tuple[VerdictStatus, str, U64]:
         """Re-run the verifier on a judged bundle; a verifier fault decides nothing either way."""
-        verdict, reason, samples = self._judge(verify, bundle, context)
-        if reason in VALIDATOR_SIDE_REASONS:
-            raise VerifierFaultError(
-                f"the verifier failed on the {what} bundle ({reason}); nothing is decided"
-            )
-        return verdict, reason, samples
+        try:
+            return self._judge(verify, bundle, context)
+        except VerifierFaultError as e:
+            raise VerifierFaultError(f"on the {what} bundle: {e}") from e
 
     @staticmethod
     def _check_bundle_hash(sub: SubmissionRow, number: U64, bundle_hash: Bytes32) -> None:

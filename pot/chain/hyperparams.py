@@ -122,7 +122,8 @@ _LAYOUT = (
     (HYPERPARAMS_V1_BYTES, 0),
 )
 for (_start, _width), (_next, _) in itertools.pairwise(_LAYOUT):
-    assert _start + _width == _next, f"hyperparams layout breaks at offset {_next}"
+    if _start + _width != _next:
+        raise AssertionError(f"hyperparams layout breaks at offset {_next}")
 
 
 def check_hyperparams(hp: Hyperparams) -> None:
@@ -210,7 +211,8 @@ def encode_hyperparams(hp: Hyperparams) -> bytes:
             U32(hp.proof_blocks).to_be_bytes(),
         )
     )
-    assert len(encoded) == HYPERPARAMS_V1_BYTES
+    if len(encoded) != HYPERPARAMS_V1_BYTES:
+        raise HyperparamsError(f"encoded hyperparams are {len(encoded)} bytes, not {HYPERPARAMS_V1_BYTES}")
     return encoded
 
 
