@@ -57,7 +57,7 @@ from pot.chain.hooks import (
     SettlementOutput,
     SubmissionContext,
     Verdict,
-    fedavg_aggregate,
+    job_aggregate,
     weights_commitment,
 )
 from pot.chain.tx import Tx, encode_args, sign_reveal
@@ -460,7 +460,7 @@ def test_fedavg_weights_by_verified_samples_and_opens_the_next_round(tmp_path: P
         s.height, s.height + 5, s.height + 10,
     )
     info = s.store.round(s.job_id, U64(0)).aggregation_info  # type: ignore[union-attr]
-    assert info is not None and info["total_weight"] == 4 and info["rule_applied"] == "fedavg"
+    assert info is not None and info["samples"] == [1, 3] and info["rule"] == "fedavg"
 
 
 def test_job_completes_after_its_last_round(scenario: Scenario) -> None:
@@ -546,7 +546,7 @@ def _fedavg_excluding(keys: list[str]):  # type: ignore[no-untyped-def]
     """An aggregator hook: FedAvg with ``info["excluded"] = keys`` (whatever is in it)."""
 
     def aggregate(updates, rule, param):  # type: ignore[no-untyped-def]
-        weights, info = fedavg_aggregate(updates, rule, param)
+        weights, info = job_aggregate(updates, rule, param)
         return weights, {**info, "excluded": keys}
 
     return aggregate

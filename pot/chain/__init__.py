@@ -28,7 +28,7 @@ from pot.chain.hooks import (
     SettlementOutput,
     SubmissionContext,
     Verdict,
-    fedavg_aggregate,
+    job_aggregate,
     no_payments,
     weights_commitment,
 )
@@ -78,7 +78,7 @@ __all__ = [
     "decode_train_request",
     "encode_hyperparams",
     "encode_train_request",
-    "fedavg_aggregate",
+    "job_aggregate",
     "no_payments",
     "reference_to_bytes32",
     "state_root_of_export",

@@ -65,6 +65,7 @@ from typing import Any
 import numpy as np
 from eth_hash.auto import keccak
 
+from pot.aggregation.fixedpoint import MAX_ABS_VALUE, MAX_TOTAL_SAMPLES
 from pot.chain.abi import TrainRequest, decode_train_request
 from pot.chain.exceptions import (
     AlreadyClaimedError,
@@ -131,7 +132,7 @@ from pot.chain.hooks import (
     TrainerOutcome,
     Verdict,
     Verifier,
-    fedavg_aggregate,
+    job_aggregate,
     no_payments,
     weights_commitment,
     weights_from_payload,
@@ -174,6 +175,12 @@ from pot.protocol.keys import verify as bls_verify
 MAX_BLOCK_HEIGHT = 1 << 62
 MAX_SAMPLES_PER_TRAINER = 1 << 40
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
+MAX_UPDATE_ABS = MAX_ABS_VALUE
+"""Largest magnitude of one weight of a submitted update (fixed-point units): the aggregation's."""
+MAX_WEIGHT_SAMPLES = MAX_TOTAL_SAMPLES // MAX_TRAINERS_PER_JOB
+"""Largest FedAvg weight of one accepted update (samples): a verdict's verified samples are
+capped here, so the weights of a round (at most ``MAX_TRAINERS_PER_JOB``) sum to at most the
+aggregation's ``MAX_TOTAL_SAMPLES`` and never overflow it."""
 
 # Named points between the writes of a call, in the order they are passed; a checkpoint function
 # given to the Executor is called with each (tests use it to kill the process mid-call).
@@ -230,6 +237,30 @@ def _valid_bls_pubkey(pubkey: Bytes48) -> bool:
     from py_ecc.bls import G2ProofOfPossession
 
     return bool(G2ProofOfPossession.KeyValidate(BLSPubkey(bytes(pubkey))))
+
+
+def _check_update_range(payload: bytes, hp: Hyperparams) -> None:
+    """Refuse an update the aggregation could not take: wrong length, or a coordinate beyond
+    ``MAX_UPDATE_ABS`` (so no accepted update can make ``finalize_round`` fail).
+
+    Raises
+    ------
+    SubmissionError
+        If the payload is not ``param_count`` int64 weights or a weight is out of range.
+    """
+    if len(payload) != WEIGHT_BYTES * hp.param_count:
+        raise SubmissionError(
+            f"payload is {len(payload)} bytes; {hp.param_count} int64 weights need "
+            f"{WEIGHT_BYTES * hp.param_count}"
+        )
+    weights = weights_from_payload(payload)
+    outside = np.flatnonzero(np.abs(weights) > MAX_UPDATE_ABS)
+    if outside.size:
+        j = int(outside[0])
+        raise SubmissionError(
+            f"weight {j} is {int(weights[j])}, outside [-{MAX_UPDATE_ABS}, {MAX_UPDATE_ABS}] "
+            "(the aggregation's fixed-point range)"
+        )
 
 
 def _no_checkpoint(name: str) -> None:
@@ -381,7 +412,8 @@ class Executor:
     verify
         The proof-bundle verifier; ``submit_proof`` refuses to run without one.
     aggregate
-        Makes the next global model from the accepted updates (default: integer FedAvg).
+        Makes the next global model from the accepted updates (default: the job's rule,
+        :func:`~pot.chain.hooks.job_aggregate`).
     settle
         Decides each round's escrow draw, rewards and slashes; the executor checks that the
         decision conserves wei (default: :func:`~pot.chain.hooks.no_payments`, which moves
@@ -399,7 +431,7 @@ class Executor:
         store: Store,
         *,
         verify: Verifier | None = None,
-        aggregate: Aggregator = fedavg_aggregate,
+        aggregate: Aggregator = job_aggregate,
         settle: Settler = no_payments,
         checkpoint: Checkpoint = _no_checkpoint,
         commit: Committer = keccak_commitment,
@@ -946,6 +978,7 @@ class Executor:
                     f"trajectory has {step_count} steps; the job's steps_per_round is "
                     f"{hp.steps_per_round}"
                 )
+            _check_update_range(payload, hp)
             payload_commitment = self._payload_commitment(payload, hp)
             if payload_commitment != update_commitment:
                 raise SubmissionError(
@@ -1134,7 +1167,7 @@ class Executor:
                 MIN_VERIFIED_SAMPLES <= verdict.verified_samples <= MAX_VERIFIED_SAMPLES
             ):
                 raise fault
-            return "accepted", REASON_OK, U64(verdict.verified_samples)
+            return "accepted", REASON_OK, U64(min(verdict.verified_samples, MAX_WEIGHT_SAMPLES))
         if verdict.reason == REASON_OK or verdict.reason in VALIDATOR_SIDE_REASONS:
             raise fault
         return "rejected", verdict.reason, U64(0)

@@ -126,6 +126,11 @@ for (_start, _width), (_next, _) in itertools.pairwise(_LAYOUT):
         raise AssertionError(f"hyperparams layout breaks at offset {_next}")
 
 
+MIN_CLIPPING_RADIUS_Q16 = 8
+"""Smallest centered-clipping radius (Q16): 8 / 2**16 = 2**-13, one unit of the weights' fixed
+point (``pot.aggregation.FRAC_BITS`` = 13); below it the aggregation's ``tau`` is 0."""
+
+
 def check_hyperparams(hp: Hyperparams) -> None:
     """Check every rule of a :class:`Hyperparams` value.
 
@@ -171,6 +176,15 @@ def check_hyperparams(hp: Hyperparams) -> None:
     elif hp.rule_param == 0:
         raise HyperparamsError(
             f"hyperparams: rule {hp.aggregation_rule.name} needs rule_param >= 1"
+        )
+    if (
+        hp.aggregation_rule == AggregationRule.CENTERED_CLIPPING
+        and hp.rule_param < MIN_CLIPPING_RADIUS_Q16
+    ):
+        raise HyperparamsError(
+            f"hyperparams: centered clipping's radius rule_param {hp.rule_param} (Q16) is below "
+            f"{MIN_CLIPPING_RADIUS_Q16}, one unit of the weights' fixed point; no round could "
+            "be aggregated"
         )
 
 
