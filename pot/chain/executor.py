@@ -58,7 +58,7 @@ most one claim (an upheld appeal or a proven fraud).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -345,7 +345,7 @@ class ClaimReceipt:
 
 
 @dataclass(frozen=True)
-class _Payments:
+class Payments:
     """A round's validated settlement, ready to write: new values of everything it touches."""
 
     trainers: dict[Bytes48, tuple[U256, U256]]
@@ -399,6 +399,137 @@ def _submission_context(
         update_commitment=sub.update_commitment, dataset_commitment=joined.dataset_commitment,
         global_model_commitment=rnd.input_commitment,
         model_spec_id=job.hyperparams.model_spec_id, hyperparams=job.hyperparams,
+    )
+
+
+def settle_round(
+    settlement: SettlementInput,
+    out: SettlementOutput,
+    trainers: Sequence[TrainerRow],
+    funds: FundsRow,
+    economics: EconomicsRow,
+    balances: Mapping[Account, U256],
+    caller: Address,
+    at: U64,
+    closing: bool,
+) -> Payments:
+    """Check a settler's decision and compute every value the round's settlement writes.
+
+    A pure function of its arguments (no state file): ``finalize_round`` calls it with the values
+    it read, and tests call it directly. The decision must conserve wei: the escrow draw is at most
+    the escrow, the rewards at most the pool plus the draw, and only rejected or unproven trainers
+    are slashed, each at most its stake. When ``closing`` (the job ends with this round) the
+    stakes left go back to the trainers, the escrow left to the requester and the pool to the
+    training-pool carry.
+
+    Parameters
+    ----------
+    settlement
+        What the settler was given.
+    out
+        The settler's decision.
+    trainers, funds, economics
+        The job's trainers, its funds and the chain's economics before the round is settled.
+    balances
+        The balance (wei) of every trainer key of the job and of ``caller``.
+    caller
+        The job's requester (who gets the escrow back when the job closes).
+    at
+        The height of the finalize call (slash heights).
+    closing
+        Whether the job ends with this round.
+
+    Returns
+    -------
+    Payments
+        The new stakes and reward tallies, account balances, slashes, funds, economics, and the
+        round's settlement record.
+
+    Raises
+    ------
+    FinalizeError
+        If the decision breaks any rule above or names a stranger.
+    """
+    if not isinstance(out, SettlementOutput):
+        raise FinalizeError("the settler must return a SettlementOutput")
+    by_key = {t.pubkey: t for t in trainers}
+    status = {o.trainer: o.status for o in settlement.trainers}
+    draw = out.escrow_draw_wei
+    if isinstance(draw, bool) or not isinstance(draw, int) or not 0 <= draw <= funds.escrow:
+        raise FinalizeError(
+            f"the settler draws {draw!r} wei from an escrow of {funds.escrow}"
+        )
+    stakes = {t.pubkey: t.stake for t in trainers}
+    earned = {t.pubkey: t.rewards for t in trainers}
+    accounts: dict[Account, U256] = {}
+    slashes: list[SlashRow] = []
+    record: dict[str, Any] = {
+        "pool_wei": int(funds.pool), "escrow_draw_wei": draw, "rewards": {}, "slashes": {},
+    }
+    for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
+        for key, amount in amounts.items():
+            if key not in by_key:
+                raise FinalizeError(f"the settler names {key!r}, not a trainer of the job")
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+                raise FinalizeError(f"the settler gave {kind} {amount!r}; wei must be >= 0")
+    paid = sum(out.rewards.values())
+    if paid > funds.pool + draw:
+        raise FinalizeError(
+            f"the settler pays {paid} wei from a pool of {funds.pool} plus a draw of {draw}"
+        )
+    for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
+        for key, amount in sorted(amounts.items()):
+            key = Bytes48(key)
+            if kind == "rewards":
+                earned[key] = U256(earned[key] + amount)
+                accounts[key] = U256(accounts.get(key, balances[key]) + amount)
+            else:
+                offence = _OFFENCES.get(status[key])
+                if offence is None:
+                    raise FinalizeError(
+                        f"the settler slashes {key.to_hex()}, which is {status[key]}; only "
+                        "rejected or unproven trainers are slashed"
+                    )
+                if amount > stakes[key]:
+                    raise FinalizeError(
+                        f"the settler slashes {amount} wei from a stake of {stakes[key]}"
+                    )
+                stakes[key] = U256(stakes[key] - amount)
+                slashes.append(
+                    SlashRow(
+                        round=settlement.round, trainer=key, offence=offence,
+                        amount=U256(amount), slash_height=at,
+                        release_height=U64(release_block(int(at))), status="pending",
+                    )
+                )
+            record[kind][key.to_hex()] = int(amount)
+    escrow = U256(funds.escrow - draw)
+    pool = U256(funds.pool + draw - paid)
+    record["carry_wei"] = int(pool)
+    record["close"] = None
+    if closing:
+        returned: dict[str, int] = {}
+        for key, stake in stakes.items():
+            if stake:
+                accounts[key] = U256(accounts.get(key, balances[key]) + stake)
+                returned[key.to_hex()] = int(stake)
+            stakes[key] = U256(0)
+        accounts[caller] = U256(accounts.get(caller, balances[caller]) + escrow)
+        record["close"] = {
+            "stakes_returned": returned, "escrow_refund_wei": int(escrow),
+            "pool_to_training_pool_wei": int(pool),
+        }
+        economics = replace(
+            economics, training_pool_carry=U256(economics.training_pool_carry + pool)
+        )
+        escrow, pool = U256(0), U256(0)
+    return Payments(
+        trainers={k: (stakes[k], earned[k]) for k in by_key},
+        accounts=accounts,
+        slashes=slashes,
+        funds=FundsRow(escrow=escrow, pool=pool, funded=funds.funded, emitted=funds.emitted),
+        economics=economics,
+        record=record,
     )
 
 
@@ -1295,99 +1426,17 @@ class Executor:
         funds: FundsRow,
         at: U64,
         closing: bool,
-    ) -> _Payments:
-        """Run the settler, check that its decision conserves wei, and compute what to write.
-
-        When ``closing`` (the job ends with this round) the stakes left go back to the trainers,
-        the escrow left to the requester and the pool to the training-pool carry.
-        """
+    ) -> Payments:
+        """Run the settler hook, then :func:`settle_round` on the values read from the state."""
         try:
             out = self._settle(settlement)
         except Exception as e:
             raise FinalizeError(f"the settler failed: {e}") from e
-        if not isinstance(out, SettlementOutput):
-            raise FinalizeError("the settler must return a SettlementOutput")
-        by_key = {t.pubkey: t for t in trainers}
-        status = {o.trainer: o.status for o in settlement.trainers}
-        draw = out.escrow_draw_wei
-        if isinstance(draw, bool) or not isinstance(draw, int) or not 0 <= draw <= funds.escrow:
-            raise FinalizeError(
-                f"the settler draws {draw!r} wei from an escrow of {funds.escrow}"
-            )
-        stakes = {t.pubkey: t.stake for t in trainers}
-        earned = {t.pubkey: t.rewards for t in trainers}
-        accounts: dict[Account, U256] = {}
-        slashes: list[SlashRow] = []
-        record: dict[str, Any] = {
-            "pool_wei": int(funds.pool), "escrow_draw_wei": draw, "rewards": {}, "slashes": {},
-        }
-        for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
-            for key, amount in amounts.items():
-                if key not in by_key:
-                    raise FinalizeError(f"the settler names {key!r}, not a trainer of the job")
-                if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-                    raise FinalizeError(f"the settler gave {kind} {amount!r}; wei must be >= 0")
-        paid = sum(out.rewards.values())
-        if paid > funds.pool + draw:
-            raise FinalizeError(
-                f"the settler pays {paid} wei from a pool of {funds.pool} plus a draw of {draw}"
-            )
-        for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
-            for key, amount in sorted(amounts.items()):
-                key = Bytes48(key)
-                if kind == "rewards":
-                    earned[key] = U256(earned[key] + amount)
-                    accounts[key] = U256(accounts.get(key, self.store.balance(key)) + amount)
-                else:
-                    offence = _OFFENCES.get(status[key])
-                    if offence is None:
-                        raise FinalizeError(
-                            f"the settler slashes {key.to_hex()}, which is {status[key]}; only "
-                            "rejected or unproven trainers are slashed"
-                        )
-                    if amount > stakes[key]:
-                        raise FinalizeError(
-                            f"the settler slashes {amount} wei from a stake of {stakes[key]}"
-                        )
-                    stakes[key] = U256(stakes[key] - amount)
-                    slashes.append(
-                        SlashRow(
-                            round=settlement.round, trainer=key, offence=offence,
-                            amount=U256(amount), slash_height=at,
-                            release_height=U64(release_block(int(at))), status="pending",
-                        )
-                    )
-                record[kind][key.to_hex()] = int(amount)
-        escrow = U256(funds.escrow - draw)
-        pool = U256(funds.pool + draw - paid)
-        record["carry_wei"] = int(pool)
-        economics = self.store.economics()
-        record["close"] = None
-        if closing:
-            returned: dict[str, int] = {}
-            for key, stake in stakes.items():
-                if stake:
-                    accounts[key] = U256(accounts.get(key, self.store.balance(key)) + stake)
-                    returned[key.to_hex()] = int(stake)
-                stakes[key] = U256(0)
-            caller = job.row.caller
-            accounts[caller] = U256(accounts.get(caller, self.store.balance(caller)) + escrow)
-            record["close"] = {
-                "stakes_returned": returned, "escrow_refund_wei": int(escrow),
-                "pool_to_training_pool_wei": int(pool),
-            }
-            economics = replace(
-                economics, training_pool_carry=U256(economics.training_pool_carry + pool)
-            )
-            escrow, pool = U256(0), U256(0)
-        return _Payments(
-            trainers={k: (stakes[k], earned[k]) for k in by_key},
-            accounts=accounts,
-            slashes=slashes,
-            funds=FundsRow(escrow=escrow, pool=pool, funded=funds.funded, emitted=funds.emitted),
-            economics=economics,
-            record=record,
-        )
+        caller = job.row.caller
+        balances: dict[Account, U256] = {t.pubkey: self.store.balance(t.pubkey) for t in trainers}
+        balances[caller] = self.store.balance(caller)
+        return settle_round(settlement, out, trainers, funds, self.store.economics(), balances,
+                            caller, at, closing)
 
     def _finalize_round(
         self, sender: Sender, job_id: Bytes32, round_number: int, height: int
