@@ -3,8 +3,11 @@
 Measures, on a fresh SQLite state file in a temporary folder:
 
 1. TRAIN_REQUEST calldata decoded and checked per second (no state);
-2. TRAIN_REQUESTs decoded and executed per second (one committed transaction each, state root
-   refreshed after each);
+2. TRAIN_REQUESTs executed per second as signed transactions (``Executor.apply``: decode the
+   envelope, check the chain id, verify the sender's BLS signature, then the opcode; one
+   committed SQLite transaction each, state root refreshed after each), against the baseline of
+   the same opcode called with the sender taken as authenticated (the path every call took before
+   transactions were signed);
 3. the time of one ``finalize_round`` with ``--trainers`` accepted updates of ``--params`` weights
    (default FedAvg, settled by pot's economics), and of one ``submit_proof``.
 
@@ -23,16 +26,18 @@ import time
 from pathlib import Path
 
 import numpy as np
-from py_ecc.bls import G2ProofOfPossession
 
 from pot.chain.abi import TrainRequest, decode_train_request, encode_train_request
-from pot.chain.executor import Executor
+from pot.chain.executor import Executor, Sender
 from pot.chain.fixed_types import U16, U32, U64, U256, Address, Bytes32, Bytes48
 from pot.chain.hooks import SubmissionContext, weights_commitment
 from pot.chain.hyperparams import AggregationRule, Hyperparams, LossId, encode_hyperparams
 from pot.chain.request import check_train_request
 from pot.chain.settler import economics_settle
 from pot.chain.store import Store
+from pot.chain.tx import address_of
+from pot.chain.wallet import Wallet, produce_block
+from pot.protocol.keys import SecretKey, public_key
 from pot.verdict import Verdict
 
 CHAIN_ID = 1
@@ -69,44 +74,56 @@ def bench_decode(count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def bench_requests(folder: Path, count: int) -> float:
-    executor = Executor(Store.create(folder / "requests.db", CHAIN_ID))
-    caller = Address(b"\xaa" * 20)
+def bench_requests(folder: Path, count: int) -> tuple[float, float]:
+    """Signed TRAIN_REQUESTs per second, and the unsigned baseline's, on two fresh states."""
     data = calldata(650, 2)
+    wallet = Wallet(Executor(Store.create(folder / "signed.db", CHAIN_ID)), SecretKey(7))
+    txs = [wallet.sign("train_request", (data, GAS_LIMIT, 0), nonce) for nonce in range(count)]
+    start = time.perf_counter()
+    for tx in txs:
+        wallet.executor.apply(tx, 10)
+    signed = count / (time.perf_counter() - start)
+    wallet.executor.store.close()
+    executor = Executor(Store.create(folder / "unsigned.db", CHAIN_ID))
+    caller = address_of(wallet.key)
     start = time.perf_counter()
     for nonce in range(count):
-        executor.train_request(caller, nonce, data, GAS_LIMIT, 10)
-    elapsed = time.perf_counter() - start
+        sender = Sender(key=wallet.key, address=caller, nonce=U64(nonce))
+        executor._train_request(sender, data, GAS_LIMIT, 0, 10)
+    unsigned = count / (time.perf_counter() - start)
     executor.store.close()
-    return count / elapsed
+    return signed, unsigned
 
 
 def bench_finalize(folder: Path, trainers: int, params: int) -> tuple[float, float]:
-    keys = [Bytes48(G2ProofOfPossession.SkToPk(i + 1)) for i in range(trainers)]
-    caller = Address(b"\xaa" * 20)
-    alloc: dict[Address | Bytes48, int] = {caller: 10**24, **{key: 10**18 for key in keys}}
+    secrets = [SecretKey(i + 1) for i in range(trainers)]
+    requester, validator = SecretKey(10**6), SecretKey(10**6 + 1)
+    alloc: dict[Address | Bytes48, int] = {
+        address_of(public_key(requester)): 10**24,
+        **{Bytes48(public_key(sk)): 10**18 for sk in secrets},
+    }
     executor = Executor(
-        Store.create(folder / "finalize.db", CHAIN_ID, alloc), verify=accept_every_bundle,
-        settle=economics_settle,
+        Store.create(folder / "finalize.db", CHAIN_ID, alloc, [Bytes48(public_key(validator))]),
+        verify=accept_every_bundle, settle=economics_settle,
     )
-    job_id = executor.train_request(
-        caller, 0, calldata(params, trainers), GAS_LIMIT, 10, 10**21
-    ).job_id
-    for key in keys:
-        executor.join(job_id, key, 10**18, Bytes32(b"\x04" * 32), 1000, 11)
+    wallets = [Wallet(executor, sk) for sk in secrets]
+    boss = Wallet(executor, requester)
+    job_id = boss.request(calldata(params, trainers), GAS_LIMIT, 10, 10**21).job_id
+    for wallet in wallets:
+        wallet.join(job_id, 10**18, Bytes32(b"\x04" * 32), 1000, 11)
     rng = np.random.default_rng(0)
-    for key in keys:
+    for wallet in wallets:
         payload = rng.integers(-(2**20), 2**20, size=params, dtype="<i8").tobytes()
-        executor.submit(
-            job_id, 0, key, Bytes32(b"\x05" * 32), 16, weights_commitment(payload), payload, 20
+        wallet.submit(
+            job_id, 0, Bytes32(b"\x05" * 32), 16, weights_commitment(payload), payload, 20
         )
-    executor.beacon(job_id, 0, Bytes32(b"\x06" * 32), 31)
+    produce_block(executor, [validator], 31)
     proof_start = time.perf_counter()
-    for key in keys:
-        executor.submit_proof(job_id, 0, key, b"bundle", 31)
+    for wallet in wallets:
+        wallet.submit_proof(job_id, 0, b"bundle", 31)
     proof_time = (time.perf_counter() - proof_start) / trainers
     start = time.perf_counter()
-    receipt = executor.finalize_round(job_id, 0, 32)
+    receipt = boss.finalize_round(job_id, 0, 32)
     finalize_time = time.perf_counter() - start
     assert receipt.outcome == "finalized" and receipt.accepted == trainers
     executor.store.close()
@@ -124,11 +141,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         decodes = bench_decode(args.decodes)
-        requests = bench_requests(folder, args.requests)
+        requests, unsigned = bench_requests(folder, args.requests)
         finalize, proof = bench_finalize(folder, args.trainers, args.params)
     result = {
         "decoded_requests_per_s": round(decodes),
         "executed_requests_per_s": round(requests, 1),
+        "unsigned_baseline_requests_per_s": round(unsigned, 1),
         "requests": args.requests,
         "finalize_round_s": round(finalize, 4),
         "submit_proof_s": round(proof, 5),
@@ -139,8 +157,9 @@ def main() -> None:
         print(json.dumps(result, sort_keys=True))
         return
     print(f"decode+check TRAIN_REQUEST   {decodes:12,.0f} /s")
-    print(f"execute TRAIN_REQUEST        {requests:12,.1f} /s   ({args.requests} requests)")
-    print(f"submit_proof (no verifier)   {proof * 1e3:12.2f} ms")
+    print(f"execute TRAIN_REQUEST signed {requests:12,.1f} /s   ({args.requests} requests)")
+    print(f"  baseline, unsigned opcode  {unsigned:12,.1f} /s   ({requests / unsigned:.2f}x)")
+    print(f"submit_proof signed, no verifier {proof * 1e3:8.2f} ms")
     print(
         f"finalize_round               {finalize * 1e3:12.1f} ms   "
         f"({args.trainers} trainers x {args.params} weights)"

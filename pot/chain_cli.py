@@ -7,6 +7,11 @@ bundle verifier and its economics settler. Every command opens the state file gi
 as text or, with ``--json``, as one line of canonical JSON. A reverted call prints
 ``reverted (ErrorName): message`` and exits with code 1; unusable arguments exit with code 2.
 
+Every call that changes the state is a signed transaction (:mod:`pot.chain.tx`): ``--key PATH``
+names the sender's BLS secret key file (``pot keys new``). A trainer's calls act for that key, a
+requester's, funder's and claimant's for its 20-byte address (``keccak256(key)[12:]``).
+``reveal`` is the block producer's RANDAO reveal, signed by the scheduled validator's key.
+
 ``prove-submit``, ``appeal`` and ``prove-fraud`` judge bundles against the circuits under
 ``--circuits`` (default ``circuits``, or ``$POT_CIRCUITS``); ``--allow-dev-srs`` accepts circuits
 made with a development SRS. The other calls that compute a weights commitment (``request``,
@@ -18,6 +23,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import stat
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -48,6 +54,7 @@ from pot.chain.hyperparams import (
     encode_hyperparams,
 )
 from pot.chain.store import Account, Store, account_from_hex, claim_export, slash_export
+from pot.chain.wallet import Wallet, produce_block
 from pot.clikit import (
     EXIT_INVALID,
     PotClickException,
@@ -59,6 +66,8 @@ from pot.clikit import (
 )
 from pot.errors import MalformedInputError, SpecError
 from pot.jsonio import loads_limited
+from pot.protocol.errors import KeyFileError
+from pot.protocol.keys import load_secret_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -103,16 +112,22 @@ class Reference(click.ParamType):
 
 
 class HexData(click.ParamType):
-    """``0x`` hex of any length, as bytes."""
+    """Lower-case ``0x`` hex of any even number of digits, as bytes (nothing else)."""
 
     name = "HEX"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         text = str(value)
-        try:
-            return bytes.fromhex(text[2:] if text.startswith(("0x", "0X")) else text)
-        except ValueError:
-            self.fail(f"{value!r} is not hex", param, ctx)
+        digits = text[2:]
+        if (
+            not text.startswith("0x") or len(digits) % 2
+            or any(c not in "0123456789abcdef" for c in digits)
+        ):
+            self.fail(
+                f"{text[:40]!r} is not 0x followed by an even number of lower-case hex digits",
+                param, ctx,
+            )
+        return bytes.fromhex(digits)
 
 
 class AccountParam(click.ParamType):
@@ -169,6 +184,10 @@ round_option = click.option(
 trainer_option = click.option(
     "--trainer", type=PUBKEY, required=True, help="Trainer BLS12-381 G1 public key (48 bytes)."
 )
+key_option = click.option(
+    "--key", "key_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="The sender's BLS secret key file (mode 0600; `pot keys new`); it signs the call.",
+)
 bundle_option = click.option(
     "--bundle", "bundle_path", required=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path), help="The proof bundle file.",
@@ -177,13 +196,57 @@ bundle_option = click.option(
 
 def bundle_call_options(func: F) -> F:
     """The options of a call that judges a trainer's bundle (``prove-submit``, ``appeal``,
-    ``prove-fraud``): the state, the submission, the bundle, the height and the circuits."""
+    ``prove-fraud``): the state, the sender's key, the job and round, the bundle, the height and
+    the circuits."""
     for option in reversed((
-        state_option, job_option, round_option, trainer_option, bundle_option, height_option,
+        state_option, key_option, job_option, round_option, bundle_option, height_option,
         circuits_option, allow_dev_srs_option,
     )):
         func = option(func)
     return func
+
+
+def _wallet(executor: Executor, key_path: Path) -> Wallet:
+    """The wallet of the key file ``key_path`` on ``executor``.
+
+    Raises
+    ------
+    click.BadParameter
+        If the key file is missing, unreadable, insecure or malformed (exit 2).
+    """
+    try:
+        secret = load_secret_key(key_path)
+    except KeyFileError as e:
+        raise click.BadParameter(str(e), param_hint="--key") from e
+    return Wallet(executor, secret)
+
+
+def _read_bundle(path: Path) -> bytes:
+    """Read at most ``MAX_BUNDLE_BYTES + 1`` bytes of a bundle file, never blocking.
+
+    The file is opened with ``O_NONBLOCK`` and a FIFO or a socket is refused, so a pipe nobody
+    writes to never hangs the command; a device such as ``/dev/zero`` is read up to the cap.
+
+    Raises
+    ------
+    click.BadParameter
+        If the file cannot be opened, or is a FIFO or a socket (exit 2).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {path}: {e.strerror}", param_hint="--bundle") from e
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            raise click.BadParameter(f"{path} is a FIFO or socket, not a file",
+                                     param_hint="--bundle")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_BUNDLE_BYTES + 1)
+    except OSError as e:
+        raise click.BadParameter(f"cannot read {path}: {e.strerror}", param_hint="--bundle") from e
+    finally:
+        os.close(fd)
 
 
 def reverts(func: F) -> F:
@@ -260,8 +323,9 @@ def chain() -> None:
 
     \b
     Example:
-        pot chain init --chain-id 1
-        pot chain request --caller 0x$(printf 'ab%.0s' {1..20}) --model bafy... ...
+        pot keys new requester.key
+        pot chain init --chain-id 1 --validator 0x...
+        pot chain request --key requester.key --model bafy... ...
         pot chain show
     """
 
@@ -271,17 +335,21 @@ def chain() -> None:
 @click.option("--chain-id", type=click.IntRange(0, 2**64 - 1), required=True, help="Chain id.")
 @click.option("--alloc", "allocations", type=Allocation(), multiple=True,
               help="Genesis balance ACCOUNT=WEI (repeatable); their sum is the initial supply.")
+@click.option("--validator", "validators", type=PUBKEY, multiple=True,
+              help="A block producer's BLS public key (repeatable, in schedule order): block h "
+                   "is revealed by validator h mod n.")
 @json_option
 @boundary
 @reverts
 def init(
-    state_path: Path, chain_id: int, allocations: tuple[tuple[Account, U256], ...], as_json: bool
+    state_path: Path, chain_id: int, allocations: tuple[tuple[Account, U256], ...],
+    validators: tuple[Bytes48, ...], as_json: bool,
 ) -> None:
-    """Create a state file holding only the genesis balances.
+    """Create a state file holding only the genesis balances and the validator list.
 
     \b
     Example:
-        pot chain init --state job.db --chain-id 31337 \
+        pot chain init --state job.db --chain-id 31337 --validator 0xa1b2... \
             --alloc 0x1111111111111111111111111111111111111111=1000000000000000000000
     """
     alloc: dict[Account, U256] = {}
@@ -289,7 +357,7 @@ def init(
         if account in alloc:
             raise click.BadParameter(f"{account.to_hex()} is allocated twice", param_hint="--alloc")
         alloc[account] = amount
-    store = Store.create(state_path, chain_id, alloc)
+    store = Store.create(state_path, chain_id, alloc, validators)
     click.get_current_context().call_on_close(store.close)
     _emit(as_json, {
         "state": str(state_path), "supply_wei": int(store.economics().supply),
@@ -337,8 +405,8 @@ def _fill_from_spec(name: str, fields: dict[str, Any]) -> None:
 
 @chain.command()
 @state_option
-@click.option("--caller", type=ADDRESS, required=True, help="Requester address (20 bytes hex).")
-@click.option("--nonce", type=click.IntRange(0, 2**64 - 1), help="Default: the caller's next.")
+@key_option
+@click.option("--nonce", type=click.IntRange(0, 2**64 - 1), help="Default: the key's next.")
 @click.option("--gas-limit", type=click.IntRange(0, 2**64 - 1), default=DEFAULT_GAS_LIMIT,
               show_default=True)
 @height_option
@@ -376,7 +444,7 @@ def _fill_from_spec(name: str, fields: dict[str, Any]) -> None:
 @reverts
 def request(
     state_path: Path,
-    caller: Address,
+    key_path: Path,
     nonce: int | None,
     gas_limit: int,
     height: int,
@@ -390,11 +458,11 @@ def request(
 
     Give the request either as options (encoded here) or as raw ``--calldata``. The job must
     train a spec of this node's zoo: ``--spec`` fills its id, parameter count, learning rate and
-    batch size. ``--value`` escrows the job's budget from the caller's balance.
+    batch size. ``--value`` escrows the job's budget from the balance of the key's address.
 
     \b
     Example:
-        pot chain request --caller 0x1111111111111111111111111111111111111111 --height 100 \\
+        pot chain request --key requester.key --height 100 \\
             --model bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy \\
             --dataset bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy \\
             --rounds 3 --min-participants 2 --spec mlp-tiny -k 4 --steps 16 \\
@@ -414,10 +482,9 @@ def request(
                 f"missing request options: {flags} (or give --spec, or --calldata)"
             )
         calldata = _encode_request_options(fields)
-    executor = _executor(state_path)
-    if nonce is None:
-        nonce = int(executor.store.next_nonce(caller))
-    receipt = executor.train_request(caller, nonce, calldata, gas_limit, height, value)
+    receipt = _wallet(_executor(state_path), key_path).request(
+        calldata, gas_limit, height, value, nonce=nonce
+    )
     _emit(as_json, {
         "job_id": receipt.job_id.to_hex(),
         "gas_used": int(receipt.gas_used),
@@ -458,30 +525,29 @@ def _encode_request_options(fields: dict[str, Any]) -> bytes:
 @chain.command()
 @state_option
 @job_option
-@click.option("--funder", type=ADDRESS, required=True, help="The job's requester (20 bytes hex).")
+@key_option
 @click.option("--amount", type=WEI, required=True, help="Wei to add to the job's escrow.")
 @height_option
 @json_option
 @boundary
 @reverts
 def fund(
-    state_path: Path, job_id: Bytes32, funder: Address, amount: int, height: int, as_json: bool
+    state_path: Path, job_id: Bytes32, key_path: Path, amount: int, height: int, as_json: bool
 ) -> None:
-    """Add wei from the job's requester to the job's escrow.
+    """Add wei from the job's requester (the key's address) to the job's escrow.
 
     \b
     Example:
-        pot chain fund --job 0x... --funder 0x1111111111111111111111111111111111111111 \\
-            --amount 1000000000000000000 --height 105
+        pot chain fund --job 0x... --key requester.key --amount 1000000000000000000 --height 105
     """
-    receipt = _executor(state_path).fund(job_id, funder, amount, height)
+    receipt = _wallet(_executor(state_path), key_path).fund(job_id, amount, height)
     _emit(as_json, {"state_root": receipt.state_root.to_hex()})
 
 
 @chain.command()
 @state_option
 @job_option
-@click.option("--pubkey", type=PUBKEY, required=True, help="BLS12-381 G1 public key (48 bytes).")
+@key_option
 @click.option("--stake", type=WEI, required=True,
               help="Stake in wei, moved from the key's balance until the job ends.")
 @click.option("--dataset-commitment", type=WORD, required=True,
@@ -495,22 +561,24 @@ def fund(
 def join(
     state_path: Path,
     job_id: Bytes32,
-    pubkey: Bytes48,
+    key_path: Path,
     stake: int,
     dataset_commitment: Bytes32,
     samples: int,
     height: int,
     as_json: bool,
 ) -> None:
-    """Join a job as a trainer, before its round 0 opens.
+    """Join a job as the trainer of the key, before its round 0 opens.
+
+    The transaction carries the key's proof of possession.
 
     \b
     Example:
-        pot chain join --job 0x... --pubkey 0x97f1... --stake 1000000000000000000 \\
+        pot chain join --job 0x... --key trainer.key --stake 1000000000000000000 \\
             --dataset-commitment 0x... --samples 1797 --height 101
     """
-    receipt = _executor(state_path).join(
-        job_id, pubkey, stake, dataset_commitment, samples, height
+    receipt = _wallet(_executor(state_path), key_path).join(
+        job_id, stake, dataset_commitment, samples, height
     )
     _emit(as_json, {"state_root": receipt.state_root.to_hex()})
 
@@ -519,7 +587,7 @@ def join(
 @state_option
 @job_option
 @round_option
-@trainer_option
+@key_option
 @click.option("--root", "trajectory_root", type=WORD, required=True,
               help="Merkle root of the SGD trajectory.")
 @click.option("--steps", type=click.IntRange(0, 2**32 - 1), required=True, help="T.")
@@ -536,7 +604,7 @@ def submit(
     state_path: Path,
     job_id: Bytes32,
     round_number: int,
-    trainer: Bytes48,
+    key_path: Path,
     trajectory_root: Bytes32,
     steps: int,
     payload_path: Path,
@@ -548,14 +616,15 @@ def submit(
 
     \b
     Example:
-        pot chain submit --job 0x... --round 0 --trainer 0x97f1... --root 0x... \\
+        pot chain submit --job 0x... --round 0 --key trainer.key --root 0x... \\
             --steps 16 --payload weights.i64 --height 111
     """
     payload = payload_path.read_bytes()
     executor = _executor(state_path)
+    wallet = _wallet(executor, key_path)
     commitment = update_commitment or executor.update_commitment(job_id, payload)
-    receipt = executor.submit(
-        job_id, round_number, trainer, trajectory_root, steps, commitment, payload, height
+    receipt = wallet.submit(
+        job_id, round_number, trajectory_root, steps, commitment, payload, height
     )
     _emit(as_json, {
         "update_commitment": commitment.to_hex(), "state_root": receipt.state_root.to_hex(),
@@ -564,25 +633,35 @@ def submit(
 
 @chain.command()
 @state_option
-@job_option
-@round_option
-@click.option("--value", type=WORD, required=True, help="The beacon value (0x word).")
+@click.option("--key", "key_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The secret key file of the block's scheduled validator.")
 @height_option
 @json_option
 @boundary
 @reverts
-def beacon(
-    state_path: Path, job_id: Bytes32, round_number: int, value: Bytes32, height: int,
-    as_json: bool,
-) -> None:
-    """Reveal the challenge seed of the current round, after its submit deadline.
+def reveal(state_path: Path, key_path: Path, height: int, as_json: bool) -> None:
+    """Produce block HEIGHT's RANDAO reveal; it fixes the beacon of every round that is due.
+
+    The block's producer is validator HEIGHT mod n of the chain's list (``init --validator``).
+    The first block at or after a round's submit deadline + BEACON_DELAY_BLOCKS fixes the round's
+    beacon from the mix; nobody chooses it.
 
     \b
     Example:
-        pot chain beacon --job 0x... --round 0 --value 0x... --height 122
+        pot chain reveal --key validator.key --height 122
     """
-    receipt = _executor(state_path).beacon(job_id, round_number, value, height)
-    _emit(as_json, {"state_root": receipt.state_root.to_hex()})
+    try:
+        secret = load_secret_key(key_path)
+    except KeyFileError as e:
+        raise click.BadParameter(str(e), param_hint="--key") from e
+    receipt = produce_block(_executor(state_path), [secret], height)
+    beacons = {job.to_hex(): {"round": int(number), "beacon": value.to_hex()}
+               for job, (number, value) in receipt.beacons.items()}
+    _emit(as_json, {
+        "mix": receipt.mix.to_hex(),
+        "beacons": beacons if as_json else json.dumps(beacons, sort_keys=True),
+        "state_root": receipt.state_root.to_hex(),
+    })
 
 
 @chain.command("prove-submit")
@@ -592,35 +671,29 @@ def beacon(
 @reverts
 def prove_submit(
     state_path: Path,
+    key_path: Path,
     job_id: Bytes32,
     round_number: int,
-    trainer: Bytes48,
     bundle_path: Path,
     height: int,
     circuits_dir: Path,
     allow_dev_srs: bool,
     as_json: bool,
 ) -> None:
-    """Judge a trainer's proof bundle with pot's verifier and record the verdict.
+    """Judge the key's proof bundle with pot's verifier and record the verdict.
 
-    The bundle is verified against the job's spec's circuit under --circuits. A node without
-    that circuit reverts (NoVerifierError) and records nothing; an unreadable bundle is recorded
-    as rejected (malformed).
+    Only the trainer's own key proves for it. The bundle is verified against the job's spec's
+    circuit under --circuits. A node without that circuit reverts (NoVerifierError) and records
+    nothing; an unreadable bundle is recorded as rejected (malformed).
 
     \b
     Example:
-        pot chain prove-submit --job 0x... --round 0 --trainer 0x97f1... \\
+        pot chain prove-submit --job 0x... --round 0 --key trainer.key \\
             --bundle bundle.json --height 123 --circuits circuits
     """
-    try:  # a bundle is anyone's file: read no more than the cap + 1 bytes of it
-        with bundle_path.open("rb") as fh:
-            bundle = fh.read(MAX_BUNDLE_BYTES + 1)
-    except OSError as e:
-        raise click.BadParameter(f"cannot read {bundle_path}: {e.strerror}",
-                                 param_hint="--bundle") from e
-    receipt = _executor(state_path, circuits_dir, allow_dev_srs).submit_proof(
-        job_id, round_number, trainer, bundle, height
-    )
+    bundle = _read_bundle(bundle_path)  # a bundle is anyone's file: at most the cap + 1 bytes
+    executor = _executor(state_path, circuits_dir, allow_dev_srs)
+    receipt = _wallet(executor, key_path).submit_proof(job_id, round_number, bundle, height)
     _emit(as_json, {
         "verdict": receipt.verdict,
         "reason": receipt.reason,
@@ -631,6 +704,7 @@ def prove_submit(
 
 @chain.command()
 @state_option
+@key_option
 @job_option
 @round_option
 @height_option
@@ -638,7 +712,8 @@ def prove_submit(
 @boundary
 @reverts
 def finalize(
-    state_path: Path, job_id: Bytes32, round_number: int, height: int, as_json: bool
+    state_path: Path, key_path: Path, job_id: Bytes32, round_number: int, height: int,
+    as_json: bool,
 ) -> None:
     """Close the current round: aggregate accepted updates, settle, open the next round.
 
@@ -647,9 +722,9 @@ def finalize(
 
     \b
     Example:
-        pot chain finalize --job 0x... --round 0 --height 140
+        pot chain finalize --key any.key --job 0x... --round 0 --height 140
     """
-    receipt = _executor(state_path).finalize_round(job_id, round_number, height)
+    receipt = _wallet(_executor(state_path), key_path).finalize_round(job_id, round_number, height)
     commitment = receipt.global_commitment
     _emit(as_json, {
         "outcome": receipt.outcome,
@@ -694,6 +769,7 @@ def emit(state_path: Path, producer: Address, reward: int, height: int, as_json:
 
 @chain.command()
 @state_option
+@key_option
 @job_option
 @round_option
 @trainer_option
@@ -702,16 +778,18 @@ def emit(state_path: Path, producer: Address, reward: int, height: int, as_json:
 @boundary
 @reverts
 def release(
-    state_path: Path, job_id: Bytes32, round_number: int, trainer: Bytes48, height: int,
-    as_json: bool,
+    state_path: Path, key_path: Path, job_id: Bytes32, round_number: int, trainer: Bytes48,
+    height: int, as_json: bool,
 ) -> None:
     """Move a pending slash into the insurance fund once its challenge window has passed.
 
     \b
     Example:
-        pot chain release --job 0x... --round 0 --trainer 0x97f1... --height 7400
+        pot chain release --key any.key --job 0x... --round 0 --trainer 0x97f1... --height 7400
     """
-    receipt = _executor(state_path).release_slash(job_id, round_number, trainer, height)
+    receipt = _wallet(_executor(state_path), key_path).release_slash(
+        job_id, round_number, trainer, height
+    )
     _emit(as_json, {"state_root": receipt.state_root.to_hex()})
 
 
@@ -733,16 +811,17 @@ def _claim_result(receipt: ClaimReceipt) -> dict[str, Any]:
 @reverts
 def appeal(
     state_path: Path,
+    key_path: Path,
     job_id: Bytes32,
     round_number: int,
-    trainer: Bytes48,
     bundle_path: Path,
     height: int,
     circuits_dir: Path,
     allow_dev_srs: bool,
     as_json: bool,
 ) -> None:
-    """Appeal a slash for a rejected proof: re-verify the same bundle; if it passes, void it.
+    """Appeal the key's slash for a rejected proof: re-verify the same bundle; if it passes,
+    void it (only the trainer's own key appeals for it).
 
     Within the challenge window (below the slash's release height) the bundle whose verdict was
     recorded (the same bytes) is judged again with the round's stored context. If pot's verifier
@@ -752,29 +831,28 @@ def appeal(
 
     \b
     Example:
-        pot chain appeal --job 0x... --round 0 --trainer 0x97f1... \\
+        pot chain appeal --job 0x... --round 0 --key trainer.key \\
             --bundle bundle.json --height 130 --circuits circuits
     """
-    receipt = _executor(state_path, circuits_dir, allow_dev_srs).appeal(
-        job_id, round_number, trainer, bundle_path.read_bytes(), height
-    )
+    bundle = _read_bundle(bundle_path)
+    executor = _executor(state_path, circuits_dir, allow_dev_srs)
+    receipt = _wallet(executor, key_path).appeal(job_id, round_number, bundle, height)
     _emit(as_json, _claim_result(receipt))
 
 
 @chain.command("prove-fraud")
 @bundle_call_options
-@click.option("--claimant", type=AccountParam(), required=True,
-              help="Who shows the fraud: an address or a trainer key (recorded, not paid).")
+@trainer_option
 @json_option
 @boundary
 @reverts
 def prove_fraud(
     state_path: Path,
+    key_path: Path,
     job_id: Bytes32,
     round_number: int,
-    trainer: Bytes48,
     bundle_path: Path,
-    claimant: Account,
+    trainer: Bytes48,
     height: int,
     circuits_dir: Path,
     allow_dev_srs: bool,
@@ -786,17 +864,17 @@ def prove_fraud(
     stored context. If pot's verifier (e.g. after a fix) rejects it, the insurance fund pays the
     job's requester the trainer's reward for the round, capped at INSURANCE_CLAIM_CAP_BPS of the
     fund, and the trainer is slashed SLASH_BPS of its stake left in the job (pending, not
-    appealable). Each submission is proven a fraud once.
+    appealable). Each submission is proven a fraud once. The claimant recorded is the key's
+    address.
 
     \b
     Example:
-        pot chain prove-fraud --job 0x... --round 0 --trainer 0x97f1... \\
-            --bundle bundle.json --claimant 0x3333333333333333333333333333333333333333 \\
-            --height 9000 --circuits circuits
+        pot chain prove-fraud --key claimant.key --job 0x... --round 0 --trainer 0x97f1... \\
+            --bundle bundle.json --height 9000 --circuits circuits
     """
-    receipt = _executor(state_path, circuits_dir, allow_dev_srs).prove_fraud(
-        job_id, round_number, trainer, bundle_path.read_bytes(), claimant, height
-    )
+    bundle = _read_bundle(bundle_path)
+    executor = _executor(state_path, circuits_dir, allow_dev_srs)
+    receipt = _wallet(executor, key_path).prove_fraud(job_id, round_number, trainer, bundle, height)
     _emit(as_json, _claim_result(receipt))
 
 

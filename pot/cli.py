@@ -277,7 +277,10 @@ def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids
         try:
             for entry, judged in judge_files(paths, pinned, expected, allow_dev_srs, workers):
                 results.append(entry)
-                worst = max(worst, EXIT_MALFORMED if not judged
+                # a bundle whose values break a protocol rule (a Merkle path of the wrong length,
+                # a field out of range) is malformed: not judged, exit 2 as documented
+                unjudged = not judged or entry["reason"] == "malformed"
+                worst = max(worst, EXIT_MALFORMED if unjudged
                             else EXIT_OK if entry["valid"] else EXIT_INVALID)
                 advance()
                 if not as_json:

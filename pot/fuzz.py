@@ -671,6 +671,14 @@ class TrainRequestTarget(Target):
         self.caller = Address(b"\x5a" * 20)
         self.nonce = 0
 
+    def sender(self) -> Any:
+        """The opcode's sender as ``Executor.apply`` passes it once the transaction is
+        authenticated (the fuzzer targets the opcode, not the signature)."""
+        from pot.chain.executor import Sender
+        from pot.chain.fixed_types import U64, Bytes48
+
+        return Sender(key=Bytes48(bytes(48)), address=self.caller, nonce=U64(self.nonce))
+
     def generate(self, rng: random.Random) -> tuple[str, Any]:
         from pot.chain.abi import encode_train_request
         from pot.chain.fixed_types import U64, U256, Bytes32
@@ -717,8 +725,8 @@ class TrainRequestTarget(Target):
         from pot.chain.errors import ChainError
 
         try:
-            receipt = self.executor.train_request(self.caller, self.nonce, case, 2**64 - 1,
-                                                  1 + self.nonce)
+            receipt = self.executor._train_request(self.sender(), case, 2**64 - 1, 0,
+                                                   1 + self.nonce)
         except ChainError as e:
             return Judgement(False, False, type(e).__name__)
         self.nonce += 1
@@ -1127,7 +1135,7 @@ def _judge_calldata(data: bytes) -> str:
 
     target = TrainRequestTarget()
     try:
-        target.executor.train_request(target.caller, 0, data, 2**64 - 1, 1)
+        target.executor._train_request(target.sender(), data, 2**64 - 1, 0, 1)
         return "accepted"
     except ChainError as e:
         return type(e).__name__

@@ -19,7 +19,9 @@ import itertools
 import json
 import math
 import operator
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -157,22 +159,32 @@ def read_limited(path: Path, max_bytes: int) -> bytes:
     """Read an untrusted file of at most ``max_bytes`` bytes.
 
     The size is checked from the file system before the file is read, and at most
-    ``max_bytes + 1`` bytes are read, so a file that grows, a pipe or a device such as
-    ``/dev/zero`` cannot make the reader allocate more.
+    ``max_bytes + 1`` bytes are read, so a file that grows or a device such as ``/dev/zero``
+    cannot make the reader allocate more. The file is opened with ``O_NONBLOCK`` and a FIFO or a
+    socket is refused, so a pipe nobody writes to cannot hang the reader.
 
     Raises
     ------
     MalformedInputError
-        If the file cannot be read or is over ``max_bytes``.
+        If the file cannot be read, is a FIFO or a socket, or is over ``max_bytes``.
     """
     try:
-        size = path.stat().st_size
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as e:
+        raise MalformedInputError(f"{path} is not a readable JSON file: {e}") from e
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            raise MalformedInputError(f"{path} is a FIFO or socket, not a file")
+        size = os.fstat(fd).st_size
         if size > max_bytes:
             raise MalformedInputError(f"{path} is {size} bytes, over the {max_bytes}-byte limit")
-        with open(path, "rb") as fh:
+        with os.fdopen(fd, "rb", closefd=False) as fh:
             raw = fh.read(max_bytes + 1)
     except OSError as e:
         raise MalformedInputError(f"{path} is not a readable JSON file: {e}") from e
+    finally:
+        os.close(fd)
     if len(raw) > max_bytes:
         raise MalformedInputError(f"{path} is over the {max_bytes}-byte limit")
     return raw

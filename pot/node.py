@@ -22,23 +22,18 @@ No torch is imported here: validators run this.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from pot.aggregation import AggregationParams, Update, aggregate
-from pot.aggregation.fixedpoint import FRAC_BITS
 from pot.bundle import load_bundle
 from pot.chain.abi import TrainRequest
 from pot.chain.errors import NoVerifierError
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import Bytes32
-from pot.chain.hooks import AcceptedUpdate, SubmissionContext, weights_from_payload
-from pot.chain.hyperparams import AggregationRule, Hyperparams, LossId
+from pot.chain.hooks import SubmissionContext, job_aggregate, weights_from_payload
+from pot.chain.hyperparams import Hyperparams, LossId
 from pot.chain.settler import economics_settle
 from pot.chain.store import Store
 from pot.circuit import Circuit, load_circuit
@@ -234,42 +229,9 @@ class BundleVerifier:
         return Verdict(verdict.ok, verdict.reason, bundle.verified_samples if verdict.ok else 0)
 
 
-def aggregation_params(rule: AggregationRule, rule_param: int, n_updates: int,
-                       center: np.ndarray | None = None) -> AggregationParams:
-    """The rule parameters of a job's ``(rule, rule_param)`` for a round of ``n_updates``.
-
-    Multi-Krum takes ``f = rule_param`` and averages the ``n - f`` best-scored updates; trimmed mean
-    drops ``rule_param`` values at each end; centered clipping's radius is ``rule_param`` in Q16,
-    converted to the weights' 2**-13 fixed point (rounded down).
-    """
-    if rule == AggregationRule.MULTI_KRUM:
-        return AggregationParams(num_byzantine=rule_param, num_selected=max(1, n_updates - rule_param))
-    if rule == AggregationRule.TRIMMED_MEAN:
-        return AggregationParams(num_trimmed=rule_param)
-    if rule == AggregationRule.CENTERED_CLIPPING:
-        return AggregationParams(tau=(rule_param << FRAC_BITS) >> 16, center=center)
-    return AggregationParams()
-
-
-def robust_aggregate(updates: Sequence[AcceptedUpdate], rule: AggregationRule,
-                     rule_param: int) -> tuple[np.ndarray, dict[str, Any]]:
-    """The executor's ``aggregate`` hook: the job's rule from :mod:`pot.aggregation`.
-
-    Every rule weighs updates by their *verified* samples. Centered clipping starts from the
-    coordinate-wise median of the round's updates (the hook does not see the previous global
-    model). The returned info is the rule's evidence plus ``excluded``: the trainers (``0x`` hex)
-    whose update did not enter the aggregate, which earn no reward.
-    """
-    ups = [Update(bytes(u.trainer), np.asarray(u.weights, dtype=np.int64), int(u.verified_samples))
-           for u in updates]
-    center = None
-    if rule == AggregationRule.CENTERED_CLIPPING:
-        center, _ = aggregate(int(AggregationRule.MEDIAN), ups, AggregationParams())
-    weights, evidence = aggregate(int(rule), ups, aggregation_params(rule, rule_param, len(ups),
-                                                                     center))
-    info: dict[str, Any] = dict(evidence)
-    info["excluded"] = ["0x" + t for t in evidence["trainers"] if t not in set(evidence["selected"])]
-    return weights, info
+robust_aggregate = job_aggregate
+"""The node's aggregator: the job's rule (:func:`pot.chain.hooks.job_aggregate`), as the executor's
+default and Flower use it."""
 
 
 def node_executor(store: Store, circuits: Path, allow_dev_srs: bool = False,

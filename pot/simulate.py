@@ -36,6 +36,8 @@ from pot.chain.fixed_types import U16, U32, U64, U256, Address, Bytes32, Bytes48
 from pot.chain.hooks import weights_to_payload
 from pot.chain.hyperparams import Hyperparams, LossId, encode_hyperparams
 from pot.chain.store import Store
+from pot.chain.tx import address_of
+from pot.chain.wallet import Wallet, produce_block
 from pot.circuit import Circuit, build_circuit
 from pot.data import Dataset, initial_checkpoint, load_dataset, train_test_split
 from pot.errors import PotError
@@ -253,18 +255,31 @@ class Simulation:
             total_rounds=U256(self.cfg.rounds), min_participants=U64(self.cfg.trainers),
             hyperparams=encode_hyperparams(self._hyperparams(spec)),
         ))
-        return ex.train_request(self._requester, 0, calldata, GAS_LIMIT, REQUEST_HEIGHT,
-                                value=ESCROW_WEI).job_id
+        return Wallet(ex, self._requester_key).request(
+            calldata, GAS_LIMIT, REQUEST_HEIGHT, value=ESCROW_WEI, nonce=0
+        ).job_id
+
+    @property
+    def _requester_key(self) -> SecretKey:
+        return derive_secret_key(_seeded(self.cfg.seed, "requester"))
 
     @property
     def _requester(self) -> Address:
-        return Address(_seeded(self.cfg.seed, "requester")[:20])
+        return address_of(public_key(self._requester_key))
+
+    @property
+    def _validator_key(self) -> SecretKey:
+        return derive_secret_key(_seeded(self.cfg.seed, "validator"))
 
     def _emit(self, ex: Executor, store: Store, height: int) -> None:
-        """Mint the block reward of every height up to ``height`` not minted yet (one producer)."""
+        """Produce every block up to ``height`` not produced yet (one validator): its RANDAO
+        reveal, which fixes the beacons due, and its block reward."""
         last = store.economics().emission_height
-        producer = Address(_seeded(self.cfg.seed, "producer")[:20])
+        producer = address_of(public_key(self._validator_key))
         for h in range(REQUEST_HEIGHT if last is None else int(last) + 1, height + 1):
+            revealed = store.randao()[1]
+            if revealed is None or revealed < h:
+                produce_block(ex, [self._validator_key], h)
             ex.emit(producer, BLOCK_REWARD_WEI, h)
 
     # -- the run ---------------------------------------------------------------------------------
@@ -286,7 +301,9 @@ class Simulation:
         else:
             alloc: dict[Any, int] = {self._requester: ESCROW_WEI}
             alloc.update({Bytes48(p.pubkey): 2 * STAKE_WEI for p in people})
-            store = Store.create(state, CHAIN_ID, alloc)
+            store = Store.create(
+                state, CHAIN_ID, alloc, [Bytes48(public_key(self._validator_key))]
+            )
         try:
             ex = node_executor(store, self.circuits, allow_dev_srs=True)
             job_ids = store.job_ids()
@@ -294,8 +311,8 @@ class Simulation:
             self._emit(ex, store, REQUEST_HEIGHT)
             for p in people:
                 if store.trainer(job_id, Bytes48(p.pubkey)) is None:
-                    ex.join(job_id, Bytes48(p.pubkey), STAKE_WEI, Bytes32(p.dataset.root),
-                            len(p.data.labels), REQUEST_HEIGHT)
+                    Wallet(ex, p.sk).join(job_id, STAKE_WEI, Bytes32(p.dataset.root),
+                                          len(p.data.labels), REQUEST_HEIGHT)
             reports = []
             for r in range(self.cfg.rounds):
                 reports.append(self._round(ex, store, job_id, r, spec, circuit, people, test))
@@ -348,15 +365,18 @@ class Simulation:
         for p in people:
             if store.submission(job_id, U64(r), Bytes48(p.pubkey)) is None:
                 traj = trajs[p.index]
-                ex.submit(job_id, r, Bytes48(p.pubkey), Bytes32(traj.root), self.cfg.steps,
-                          Bytes32(traj.weight_commits[-1]),
-                          weights_to_payload(flatten_params(traj.weights[-1], spec)),
-                          int(rnd.open_height))
+                Wallet(ex, p.sk).submit(
+                    job_id, r, Bytes32(traj.root), self.cfg.steps,
+                    Bytes32(traj.weight_commits[-1]),
+                    weights_to_payload(flatten_params(traj.weights[-1], spec)),
+                    int(rnd.open_height),
+                )
         height = int(rnd.submit_deadline) + 1
-        beacon = _seeded(self.cfg.seed, "beacon", job_id.hex(), r)
-        self._emit(ex, store, height)
-        if rnd.beacon is None:
-            ex.beacon(job_id, r, Bytes32(beacon), height)
+        self._emit(ex, store, height)  # the block at the deadline + 1 fixes the beacon
+        fixed = store.round(job_id, U64(r))
+        if fixed is None or fixed.beacon is None:
+            raise SimulationError(f"round {r} has no beacon after block {height}")
+        beacon = bytes(fixed.beacon)
         todo = [p for p in people
                 if (sub := store.submission(job_id, U64(r), Bytes48(p.pubkey))) is not None
                 and sub.verdict is None]
@@ -370,12 +390,12 @@ class Simulation:
                                   indices=indices, proofs=steps)
             self.ui.trainer(p.name, f"round {r}: verifying")
             t0 = time.perf_counter()
-            receipt = ex.submit_proof(job_id, r, Bytes48(p.pubkey), dump_bundle(bundle), height)
+            receipt = Wallet(ex, p.sk).submit_proof(job_id, r, dump_bundle(bundle), height)
             self._time(r, "verify", time.perf_counter() - t0)
             status = "verified" if receipt.verdict == "accepted" else f"rejected: {receipt.reason}"
             self.ui.trainer(p.name, f"round {r}: {status}")
         self.ui.phase(f"round {r}: aggregating and settling")
-        ex.finalize_round(job_id, r, height)
+        Wallet(ex, self._requester_key).finalize_round(job_id, r, height)
 
     def _proof_path(self, r: int, p: Participant, t: int) -> Path:
         return self.out / "proofs" / f"round{r}-trainer{p.index}-step{t}.json"

@@ -18,6 +18,7 @@ from test_chain_support import (
     CALLER_BALANCE_WEI,
     STAKE_WEI,
     TRAINER_BALANCE_WEI,
+    Chain,
     Scenario,
     assert_reverts,
     open_job,
@@ -40,23 +41,23 @@ from pot.chain.errors import (
     NotAppealableError,
     NotFinalizedError,
     NoVerifierError,
-    OutOfRangeError,
     StateError,
     UnknownJobError,
     UnknownTrainerError,
     VerifierFaultError,
 )
 from pot.chain.executor import MAX_BUNDLE_BYTES, Executor
-from pot.chain.fixed_types import U64, Address, Bytes32
+from pot.chain.fixed_types import U64, Bytes32
 from pot.chain.hooks import SubmissionContext
 from pot.chain.settler import economics_settle
 from pot.chain.store import ClaimRow, SlashRow, Store
+from pot.chain.tx import address_of
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
 from pot.verdict import Verdict
 
 BUNDLE = b"bundle"  # what Scenario.prove_all sends; its keccak256 is the recorded bundle_hash
 SLASH_WEI = STAKE_WEI // 10  # SLASH_BPS = 1_000 of a 1 ETH stake
-CLAIMANT = Address(b"\xcc" * 20)
+CLAIMANT = address_of(pubkey(22))
 ACCEPTED = Verdict(True, "ok", 10)
 REJECTED = Verdict(False, "proof_invalid", 0)
 
@@ -190,9 +191,11 @@ def test_each_appeal_rule_has_its_error_and_changes_nothing(tmp_path: Path) -> N
         return Verdict(True, "ok", 0)  # accepted with no verified samples
 
     cases = [
-        (NoVerifierError, "no verifier", Executor(s.store).appeal),
-        (VerifierFaultError, r"\(verifier_error\)", Executor(s.store, verify=crashes).appeal),
-        (VerifierFaultError, r"\(bad_verdict\)", Executor(s.store, verify=breaks_contract).appeal),
+        (NoVerifierError, "no verifier", Chain(Executor(s.store)).appeal),
+        (VerifierFaultError, r"appealed bundle: the verifier failed \(RuntimeError",
+         Chain(Executor(s.store, verify=crashes)).appeal),
+        (VerifierFaultError, r"appealed bundle: the verifier returned something that is not a valid verdict",
+         Chain(Executor(s.store, verify=breaks_contract)).appeal),
     ]
     for error, match, call in cases:
         assert_reverts(s.store, error, match, lambda c=call: c(s.job_id, 0, pubkey(0), BUNDLE, h))
@@ -309,7 +312,7 @@ def test_fraud_after_the_job_ended_pays_but_slashes_nothing(tmp_path: Path) -> N
     table[(0, bytes(pubkey(1)))] = REJECTED
     receipt = s.executor.prove_fraud(s.job_id, 0, pubkey(1), BUNDLE, pubkey(0), s.height)
     assert (receipt.claim.claim_wei, receipt.claim.paid_wei) == (reward, reward)
-    assert receipt.claim.claimant == pubkey(0)  # any account may show it, a trainer too
+    assert receipt.claim.claimant == address_of(pubkey(0))  # any account may show it, a trainer too
     assert receipt.slash.amount == 0  # the stakes went back when the job ended
     assert s.store.balance(CALLER) == requester + reward
     assert s.store.balance(pubkey(1)) == balance
@@ -341,7 +344,7 @@ def test_each_fraud_rule_has_its_error_and_changes_nothing(tmp_path: Path) -> No
     def crashes(bundle: bytes, context: SubmissionContext) -> Verdict:
         raise RuntimeError("the validator's own bug")
 
-    def fraud(executor: Executor, trainer: int = 1, number: int = 0, bundle: bytes = BUNDLE,
+    def fraud(executor: Chain, trainer: int = 1, number: int = 0, bundle: bytes = BUNDLE,
               claimant: bytes = CLAIMANT, height: int = h) -> object:
         return lambda: executor.prove_fraud(
             s.job_id, number, pubkey(trainer), bundle, claimant, height  # type: ignore[arg-type]
@@ -349,16 +352,13 @@ def test_each_fraud_rule_has_its_error_and_changes_nothing(tmp_path: Path) -> No
 
     assert_reverts(s.store, FraudNotProvenError, "accepts the bundle", fraud(ex))
     table[(0, bytes(pubkey(1)))] = REJECTED  # from here on, trainer 1's fraud would be proven
-    assert_reverts(s.store, NoVerifierError, "no verifier", fraud(Executor(s.store)))
+    assert_reverts(s.store, NoVerifierError, "no verifier", fraud(Chain(Executor(s.store))))
     assert_reverts(
-        s.store, VerifierFaultError, r"\(verifier_error\)",
-        fraud(Executor(s.store, verify=crashes)),
+        s.store, VerifierFaultError, r"accused bundle: the verifier failed \(RuntimeError",
+        fraud(Chain(Executor(s.store, verify=crashes))),
     )
     assert_reverts(
         s.store, BundleTooLargeError, "the cap is", fraud(ex, bundle=b"\x00" * (MAX_BUNDLE_BYTES + 1))
-    )
-    assert_reverts(
-        s.store, OutOfRangeError, "Address needs 20 bytes, got 21", fraud(ex, claimant=b"\x01" * 21)
     )
     assert_reverts(s.store, UnknownTrainerError, "did not join", fraud(ex, trainer=7))
     assert_reverts(s.store, HeightError, "below the last committed", fraud(ex, height=h - 1))

@@ -18,13 +18,17 @@ from click.testing import CliRunner, Result
 from multiformats import CID
 from test_chain_support import (
     CALLER,
+    CALLER_KEY_INDEX,
     CHAIN_ID,
     DATASET_COMMITMENT,
+    PRODUCER_KEY_INDEX,
     TRAJECTORY_ROOT,
+    VALIDATOR_KEY_INDEX,
     make_calldata,
     open_job,
     payload_of,
     pubkey,
+    secret,
     tiny_hyperparams,
     verdict_table_verifier,
     well_formed_bundle,
@@ -35,10 +39,12 @@ from pot.chain.hooks import weights_commitment
 from pot.chain.request import compute_job_id
 from pot.chain.settler import economics_settle
 from pot.chain.store import Store, state_root_of_export
+from pot.chain.tx import address_of
 from pot.chain_cli import chain, lr_to_q16
 from pot.circuit import Circuit
 from pot.data import initial_checkpoint
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
+from pot.protocol.keys import save_secret_key
 from pot.spec import load_spec
 from pot.tensors import checkpoint_commitment, flatten_params
 from pot.verdict import Verdict
@@ -46,7 +52,17 @@ from pot.verdict import Verdict
 MODEL_CID = str(CID("base32", 1, "raw", ("sha2-256", hashlib.sha256(b"model").digest())))
 DATASET_CID = str(CID("base32", 1, "raw", ("sha2-256", hashlib.sha256(b"data").digest())))
 SPEC = load_spec("mlp-tiny")
-PRODUCER = "0x" + "bb" * 20
+PRODUCER = address_of(pubkey(PRODUCER_KEY_INDEX)).to_hex()
+_KEY_DIR: list[Path] = []
+
+
+def key_file(index: int) -> str:
+    """The secret key file of :func:`pubkey` ``(index)`` (written on first use, mode 0600)."""
+    path = _KEY_DIR[-1] / f"{index}.key"
+    if not path.exists():
+        path.parent.mkdir(exist_ok=True)
+        save_secret_key(path, secret(index))
+    return str(path)
 STAKE = 10**18
 
 
@@ -56,6 +72,7 @@ class Chain:
     def __init__(self, state: Path) -> None:
         self.state = state
         self.runner = CliRunner()
+        _KEY_DIR.append(state.parent / "keys")
 
     def __call__(self, *args: str) -> Result:
         command, *rest = args
@@ -69,7 +86,8 @@ class Chain:
 
 def request_args(**overrides: str | None) -> list[str]:
     options: dict[str, str | None] = {
-        "--caller": CALLER.to_hex(), "--height": "10", "--model": MODEL_CID,
+        "--key": overrides["--key"] if "--key" in overrides else key_file(CALLER_KEY_INDEX),
+        "--height": "10", "--model": MODEL_CID,
         "--dataset": DATASET_CID, "--rounds": "1", "--min-participants": "1",
         "--spec": "mlp-tiny", "-k": "2", "--steps": "8", "--join-blocks": "5",
         "--submit-blocks": "5", "--proof-blocks": "5",
@@ -85,6 +103,7 @@ def cli(tmp_path: Path, tiny_circuit: Circuit, monkeypatch: pytest.MonkeyPatch) 
     run = Chain(tmp_path / "state.db")
     result = run(
         "init", "--chain-id", str(CHAIN_ID), "--alloc", f"{CALLER.to_hex()}=5000",
+        "--validator", pubkey(VALIDATOR_KEY_INDEX).to_hex(),
         "--alloc", f"{pubkey(0).to_hex()}={2 * STAKE}", "--alloc", f"{pubkey(1).to_hex()}={STAKE}",
     )
     assert result.exit_code == 0, result.output
@@ -131,7 +150,7 @@ def test_spec_fills_the_hyperparams_and_round_zero_is_its_initial_model(
 def test_request_with_raw_calldata_gives_the_documented_job_id(cli: Chain) -> None:
     calldata = make_calldata(**tiny_hyperparams())
     out = cli.json(
-        "request", "--caller", CALLER.to_hex(), "--height", "10", "--calldata",
+        "request", "--key", key_file(CALLER_KEY_INDEX), "--height", "10", "--calldata",
         "0x" + calldata.hex(),
     )
     assert out["job_id"] == compute_job_id(U64(CHAIN_ID), CALLER, U64(0), calldata).to_hex()
@@ -176,12 +195,16 @@ def test_out_of_gas_exits_1(cli: Chain) -> None:
 
 
 def test_usage_errors_exit_2(cli: Chain) -> None:
-    bad_hex = cli("request", *request_args(**{"--caller": "0x12"}))
-    assert bad_hex.exit_code == 2
-    assert "'0x12' is not 0x followed by 40 hex digits" in bad_hex.output
+    no_key = cli("request", *request_args(**{"--key": str(cli.state.parent / "none.key")}))
+    assert no_key.exit_code == 2 and "Invalid value for --key: no key file at" in no_key.output
+    for text in ("0X00", "00", "0xAB", "0x0", "0xzz"):
+        loose = cli("request", "--key", key_file(CALLER_KEY_INDEX), "--height", "10",
+                    "--calldata", text)
+        assert loose.exit_code == 2, text
+        assert "is not 0x followed by an even number of lower-case hex digits" in loose.output
     bad_cid = cli("request", *request_args(**{"--model": "nonsense"}))
     assert bad_cid.exit_code == 2 and "not a CID" in bad_cid.output
-    missing = cli("request", "--caller", CALLER.to_hex(), "--height", "1", "--rounds", "1")
+    missing = cli("request", "--key", key_file(CALLER_KEY_INDEX), "--height", "1", "--rounds", "1")
     assert missing.exit_code == 2
     assert "missing request options: --model, --dataset, --min-participants" in missing.output
     both = cli("request", *request_args(), "--calldata", "0x00")
@@ -222,35 +245,36 @@ def test_full_job_through_the_cli_slashes_refunds_and_shows_every_payment(
     emitted = cli.json("emit", "--producer", PRODUCER, "--reward", "100000", "--height", "10")
     # 5 % of 100000 = 5000 to the only funded job; the producer keeps 95000.
     assert emitted["producer_wei"] == 95_000 and emitted["job_shares_wei"] == {job: 5000}
-    cli.json("fund", "--job", job, "--funder", CALLER.to_hex(), "--amount", "1000",
+    cli.json("fund", "--job", job, "--key", key_file(CALLER_KEY_INDEX), "--amount", "1000",
              "--height", "11")
     keys = [pubkey(0).to_hex(), pubkey(1).to_hex()]
-    for key in keys:
+    for i in range(len(keys)):
         cli.json(
-            "join", "--job", job, "--pubkey", key, "--stake", str(STAKE),
+            "join", "--job", job, "--key", key_file(i), "--stake", str(STAKE),
             "--dataset-commitment", DATASET_COMMITMENT.to_hex(), "--samples", "50",
             "--height", "12",
         )
     payload = flatten_params(initial_checkpoint(SPEC), SPEC).astype("<i8").tobytes()
     (tmp_path / "w.i64").write_bytes(payload)
-    for key in keys:
+    for i in range(len(keys)):
         submitted = cli.json(
-            "submit", "--job", job, "--round", "0", "--trainer", key, "--root",
+            "submit", "--job", job, "--round", "0", "--key", key_file(i), "--root",
             TRAJECTORY_ROOT.to_hex(), "--steps", "8", "--payload", str(tmp_path / "w.i64"),
             "--height", "15",
         )
         w0 = checkpoint_commitment(initial_checkpoint(SPEC), tiny_circuit)
         assert submitted["update_commitment"] == "0x" + w0.hex()
-    cli.json("beacon", "--job", job, "--round", "0", "--value", "0x" + "06" * 32, "--height", "21")
+    cli.json("reveal", "--key", key_file(VALIDATOR_KEY_INDEX), "--height", "21")
     (tmp_path / "bundle.json").write_text("{}")
     proof = cli.json(
-        "prove-submit", "--job", job, "--round", "0", "--trainer", keys[0], "--bundle",
+        "prove-submit", "--job", job, "--round", "0", "--key", key_file(0), "--bundle",
         str(tmp_path / "bundle.json"), "--height", "21", "--circuits", str(tmp_path / "none"),
     )
     assert (proof["verdict"], proof["reason"], proof["verified_samples"]) == (
         "rejected", "malformed", 0,
     )
-    final = cli.json("finalize", "--job", job, "--round", "0", "--height", "26")
+    final = cli.json("finalize", "--key", key_file(CALLER_KEY_INDEX), "--job", job, "--round",
+                     "0", "--height", "26")
     assert (final["outcome"], final["accepted"], final["job_status"]) == ("failed", 0, "failed")
     slash = STAKE // 10
     assert final["settlement"] == {
@@ -285,30 +309,32 @@ def test_full_job_through_the_cli_slashes_refunds_and_shows_every_payment(
     (tmp_path / "other.json").write_text("[]")
     claim_args = ["--job", job, "--round", "0", "--height", "27", "--circuits",
                   str(tmp_path / "none")]
-    mismatch = cli("appeal", *claim_args, "--trainer", keys[0], "--bundle",
+    mismatch = cli("appeal", *claim_args, "--key", key_file(0), "--bundle",
                    str(tmp_path / "other.json"))
     assert mismatch.exit_code == 1 and "reverted (BundleMismatchError)" in mismatch.output
-    again = cli("appeal", *claim_args, "--trainer", keys[0], "--bundle",
+    again = cli("appeal", *claim_args, "--key", key_file(0), "--bundle",
                 str(tmp_path / "bundle.json"))
     assert again.exit_code == 1
     assert again.output == (
         f"Error: reverted (AppealRejectedError): the verifier rejects the bundle of {keys[0]} in "
         "round 0 again (malformed); the slash stands\n"
     )
-    missed = cli("appeal", *claim_args, "--trainer", keys[1], "--bundle",
+    missed = cli("appeal", *claim_args, "--key", key_file(1), "--bundle",
                  str(tmp_path / "bundle.json"))
     assert missed.exit_code == 1 and "reverted (NotAppealableError)" in missed.output
     failed = cli("prove-fraud", *claim_args, "--trainer", keys[0], "--bundle",
-                 str(tmp_path / "bundle.json"), "--claimant", PRODUCER)
+                 str(tmp_path / "bundle.json"), "--key", key_file(PRODUCER_KEY_INDEX))
     assert failed.exit_code == 1
     assert f"reverted (NotFinalizedError): round 0 of job {job} is failed" in failed.output
     assert cli.json("show")["state_root"] == final["state_root"]
 
-    early = cli("release", "--job", job, "--round", "0", "--trainer", keys[0], "--height", "27")
+    early = cli("release", "--key", key_file(CALLER_KEY_INDEX), "--job", job, "--round", "0",
+                "--trainer", keys[0], "--height", "27")
     assert early.exit_code == 1 and "reverted (ChallengeWindowError)" in early.output
     released = str(26 + CHALLENGE_WINDOW_BLOCKS)
     for key in keys:
-        cli.json("release", "--job", job, "--round", "0", "--trainer", key, "--height", released)
+        cli.json("release", "--key", key_file(CALLER_KEY_INDEX), "--job", job, "--round", "0",
+                 "--trainer", key, "--height", released)
     text = cli("show")
     assert text.exit_code == 0
     assert f"insurance_fund_wei {2 * slash}" in text.stdout
@@ -370,7 +396,8 @@ def test_prove_fraud_with_the_real_verifier_pays_and_show_lists_slashes_and_clai
     before = run.json("show")
     assert before["economics"]["insurance_fund_wei"] == STAKE // 10
 
-    out = run.json("prove-fraud", *args, "--trainer", keys[1], "--claimant", PRODUCER)
+    out = run.json("prove-fraud", *args, "--trainer", keys[1], "--key",
+                  key_file(PRODUCER_KEY_INDEX))
     # round 0 draws all 4000 wei, split 30 : 10; the fund pays min(3000, 10 % stake / 2).
     assert out == {
         "kind": "fraud", "claimant": PRODUCER, "reason": "malformed", "verified_samples": 0,
@@ -378,15 +405,16 @@ def test_prove_fraud_with_the_real_verifier_pays_and_show_lists_slashes_and_clai
         "height": height, "slash_offence": "fraud", "slash_wei": 0, "slash_status": "pending",
         "release_height": height + CHALLENGE_WINDOW_BLOCKS, "state_root": out["state_root"],
     }
-    again = run("prove-fraud", *args, "--trainer", keys[1], "--claimant", PRODUCER)
+    again = run("prove-fraud", *args, "--trainer", keys[1], "--key",
+                  key_file(PRODUCER_KEY_INDEX))
     assert again.exit_code == 1 and "reverted (AlreadyClaimedError)" in again.output
-    late = run("appeal", *args, "--trainer", keys[0])  # its slash and trainer 3's are as old
+    late = run("appeal", *args, "--key", key_file(0))  # its slash and trainer 3's are as old
     assert late.exit_code == 1
     assert late.output.endswith(
         f"open to appeal until height {height - 1}; the call is at {height}\n"
     )
-    bad = run("prove-fraud", *args, "--trainer", keys[2], "--claimant", "0x12")
-    assert bad.exit_code == 2 and "'0x12' is not 0x followed by 40 or 96 hex digits" in bad.output
+    bad = run("prove-fraud", *args, "--trainer", "0x12", "--key", key_file(PRODUCER_KEY_INDEX))
+    assert bad.exit_code == 2 and "'0x12' is not 0x followed by 96 hex digits" in bad.output
 
     summary = run.json("show")
     assert summary["economics"]["insurance_fund_wei"] == STAKE // 10 - 3000
@@ -415,25 +443,24 @@ def test_prove_fraud_with_the_real_verifier_pays_and_show_lists_slashes_and_clai
 
 def test_prove_submit_on_a_node_without_the_circuit_reverts(cli: Chain, tmp_path: Path) -> None:
     job = cli.json("request", *request_args())["job_id"]
-    key = pubkey(0).to_hex()
     cli.json(
-        "join", "--job", job, "--pubkey", key, "--stake", "1", "--dataset-commitment",
+        "join", "--job", job, "--key", key_file(0), "--stake", "1", "--dataset-commitment",
         DATASET_COMMITMENT.to_hex(), "--samples", "50", "--height", "11",
     )
     (tmp_path / "w.i64").write_bytes(
         flatten_params(initial_checkpoint(SPEC), SPEC).astype("<i8").tobytes()
     )
     cli.json(
-        "submit", "--job", job, "--round", "0", "--trainer", key, "--root",
+        "submit", "--job", job, "--round", "0", "--key", key_file(0), "--root",
         TRAJECTORY_ROOT.to_hex(), "--steps", "8", "--payload", str(tmp_path / "w.i64"),
         "--height", "15",
     )
-    cli.json("beacon", "--job", job, "--round", "0", "--value", "0x" + "06" * 32, "--height", "21")
+    cli.json("reveal", "--key", key_file(VALIDATOR_KEY_INDEX), "--height", "21")
     bundle = well_formed_bundle(bytes.fromhex(job[2:]), bytes(pubkey(0)))
     (tmp_path / "bundle.json").write_bytes(bundle)
     root = cli.json("show")["state_root"]
     result = cli(
-        "prove-submit", "--job", job, "--round", "0", "--trainer", key, "--bundle",
+        "prove-submit", "--job", job, "--round", "0", "--key", key_file(0), "--bundle",
         str(tmp_path / "bundle.json"), "--height", "21", "--circuits", str(tmp_path / "empty"),
     )
     assert result.exit_code == 1
@@ -456,3 +483,30 @@ def test_every_command_has_help_with_an_example() -> None:
         result = runner.invoke(chain, [name, "--help"])
         assert result.exit_code == 0
         assert "Example:" in result.output, name
+
+
+def test_a_fifo_bundle_is_refused_not_waited_on(tmp_path: Path) -> None:
+    # prove-submit (and pot verify's reader) used to open a FIFO nobody writes to and wait forever.
+    import os
+    import subprocess
+    import sys
+
+    from pot.errors import MalformedInputError
+    from pot.jsonio import read_json_limited
+
+    fifo = tmp_path / "bundle.fifo"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(MalformedInputError, match="is a FIFO or socket, not a file"):
+        read_json_limited(fifo, 4096)
+    state, key = tmp_path / "state.db", tmp_path / "trainer.key"
+    save_secret_key(key, secret(0))
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    base = [sys.executable, "-m", "pot.cli", "chain"]
+    subprocess.run([*base, "init", "--state", str(state), "--chain-id", "1"],
+                   env={**os.environ, **env}, check=True, capture_output=True, timeout=120)
+    result = subprocess.run(
+        [*base, "prove-submit", "--state", str(state), "--key", str(key), "--job",
+         "0x" + "11" * 32, "--round", "0", "--bundle", str(fifo), "--height", "21"],
+        env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert "is a FIFO or socket, not a file" in result.stderr

@@ -33,6 +33,8 @@ from test_chain_support import (
     GAS_LIMIT,
     PRODUCER,
     REQUEST_HEIGHT,
+    VALIDATORS,
+    Chain,
     Scenario,
     accept_all,
     genesis_alloc,
@@ -61,6 +63,7 @@ from pot.chain.executor import Executor
 from pot.chain.fixed_types import Bytes48
 from pot.chain.store import Store
 from pot.chain.settler import economics_settle
+from test_chain_support import Chain
 
 path, call, kill_at, height, trainer = sys.argv[1:6]
 
@@ -69,9 +72,9 @@ def checkpoint(name):
         os.kill(os.getpid(), signal.SIGKILL)
 
 verify = reject_all() if call == "fraud" else accept_all()
-executor = Executor(
+executor = Chain(Executor(
     Store.open(Path(path)), verify=verify, settle=economics_settle, checkpoint=checkpoint
-)
+))
 perform_call(executor, call, int(height), Bytes48.from_hex(trainer))
 """
 
@@ -96,7 +99,7 @@ def run_child(path: Path, call: str, kill_at: str, height: int) -> int:
 
 
 def before_request(path: Path) -> int:
-    Store.create(path, 1, genesis_alloc()).close()
+    Store.create(path, 1, genesis_alloc(), VALIDATORS).close()
     return REQUEST_HEIGHT
 
 
@@ -185,7 +188,7 @@ def before_appeal(path: Path) -> int:
 def before_fraud(path: Path) -> int:
     height = before_release(path)
     store = Store.open(path)
-    Executor(store, settle=economics_settle).release_slash(
+    Chain(Executor(store, settle=economics_settle)).release_slash(
         store.job_ids()[0], 0, pubkey(0), height
     )
     assert store.economics().insurance_fund > 0
@@ -215,7 +218,7 @@ CASES = [
     ("fund", "fund:after_escrow"),
     ("join", "join:after_trainer"),
     ("submit", "submit:after_submission"),
-    ("beacon", "beacon:after_beacon"),
+    ("beacon", "reveal:after_mix"),
     ("proof", "proof:after_verdict"),
     ("finalize", "finalize:after_round"),
     ("finalize", "finalize:after_settlement"),
@@ -262,7 +265,7 @@ def test_kill_mid_call_leaves_state_before_or_after(
     reference = tmp_path / "reference.db"
     shutil.copy(path, reference)
     verify = reject_all() if call == "fraud" else accept_all()
-    executor = Executor(Store.open(reference), verify=verify, settle=economics_settle)
+    executor = Chain(Executor(Store.open(reference), verify=verify, settle=economics_settle))
     perform_call(executor, call, height, pubkey(ACCUSED.get(call, 0)))
     executor.store.close()
     after = snapshot(reference)
@@ -278,11 +281,11 @@ def test_kill_mid_call_leaves_state_before_or_after(
 _LOOP = """
 import sys
 from pathlib import Path
-from test_chain_support import CALLER, GAS_LIMIT, make_calldata
+from test_chain_support import CALLER, GAS_LIMIT, Chain, make_calldata
 from pot.chain.executor import Executor
 from pot.chain.store import Store
 
-executor = Executor(Store.open(Path(sys.argv[1])))
+executor = Chain(Executor(Store.open(Path(sys.argv[1]))))
 print("ready", flush=True)
 for nonce in range(int(sys.argv[2])):
     executor.train_request(CALLER, nonce, make_calldata(), GAS_LIMIT, 10)
@@ -310,11 +313,11 @@ def test_kill_at_a_random_moment_leaves_the_root_after_the_committed_calls(
     done = int(store.next_nonce(CALLER))
     assert len(store.job_ids()) == done
     # The same calls, run to completion on another file, end at the same root.
-    reference = Executor(Store.create(tmp_path / "reference.db", 1))
+    reference = Chain(Executor(Store.create(tmp_path / "reference.db", 1)))
     for nonce in range(done):
         reference.train_request(CALLER, nonce, make_calldata(), GAS_LIMIT, 10)
     assert reference.store.state_root().to_hex() == root
     # The crashed file takes the next call as if nothing had happened.
-    resumed = Executor(store).train_request(CALLER, done, make_calldata(), GAS_LIMIT, 10)
+    resumed = Chain(Executor(store)).train_request(CALLER, done, make_calldata(), GAS_LIMIT, 10)
     expected = reference.train_request(CALLER, done, make_calldata(), GAS_LIMIT, 10)
     assert resumed.state_root == expected.state_root

@@ -35,15 +35,17 @@ from pot.chain.errors import (
     JobClosedError,
     JoinError,
     NoPendingSlashError,
+    VerifierFaultError,
 )
-from pot.chain.fixed_types import U64, Address, Bytes48
-from pot.chain.hooks import fedavg_aggregate
+from pot.chain.fixed_types import U64, Bytes48
+from pot.chain.hooks import job_aggregate
 from pot.chain.settler import economics_settle
 from pot.chain.store import Store
+from pot.chain.tx import address_of
 from pot.economics.constants import CHALLENGE_WINDOW_BLOCKS
 from pot.verdict import Verdict
 
-PRODUCER = Address(b"\xbb" * 20)
+PRODUCER = address_of(pubkey(21))
 SLASH_WEI = STAKE_WEI // 10  # SLASH_BPS = 1_000 of a 1 ETH stake
 
 
@@ -81,8 +83,8 @@ def test_request_escrows_its_value_from_the_caller(tmp_path: Path) -> None:
     funds = s.store.funds(s.job_id)
     assert (funds.escrow, funds.pool, funds.funded) == (1234, 0, 1234)
     assert_reverts(
-        s.store, InsufficientBalanceError, "needs 2 wei; 0x" + "ee" * 20 + " holds 0",
-        lambda: s.executor.train_request(Address(b"\xee" * 20), 0, make_calldata(), 10**6, 12, 2),
+        s.store, InsufficientBalanceError, f"needs 2 wei; {address_of(pubkey(23)).to_hex()} holds 0",
+        lambda: s.executor.train_request(address_of(pubkey(23)), 0, make_calldata(), 10**6, 12, 2),
     )
 
 
@@ -184,7 +186,7 @@ def test_rewards_are_proportional_to_verified_samples(tmp_path: Path) -> None:
 
 def test_an_update_excluded_by_the_aggregator_earns_nothing(tmp_path: Path) -> None:
     def exclude_trainer_1(updates, rule, param):  # type: ignore[no-untyped-def]
-        weights, info = fedavg_aggregate(updates, rule, param)
+        weights, info = job_aggregate(updates, rule, param)
         return weights, {**info, "excluded": [pubkey(1).to_hex()]}
 
     s = economics_job(
@@ -201,10 +203,12 @@ def test_offenders_are_slashed_but_validator_faults_and_absence_are_not(tmp_path
         (0, bytes(pubkey(0))): Verdict(False, "proof_invalid", 0),
         (0, bytes(pubkey(1))): Verdict(True, "ok", 10),
         (0, bytes(pubkey(2))): Verdict(True, "ok", 10),
+        (0, bytes(pubkey(3))): Verdict(True, "ok", 10),
     }
+    crash = {"on": True}
 
     def verifier_crash(bundle, context):  # type: ignore[no-untyped-def]
-        if context.trainer == pubkey(3):
+        if context.trainer == pubkey(3) and crash["on"]:
             raise RuntimeError("the validator's own bug")
         return verdict_table_verifier(table)(bundle, context)
 
@@ -214,7 +218,13 @@ def test_offenders_are_slashed_but_validator_faults_and_absence_are_not(tmp_path
     )
     s.submit_all(0, [pubkey(i) for i in range(5)])  # trainer 5 is absent
     s.reveal(0)
-    s.prove_all(0, [pubkey(i) for i in range(4)])  # trainer 4 never proves
+    s.prove_all(0, [pubkey(i) for i in range(3)])  # trainer 4 never proves
+    # The validator's crash on trainer 3's bundle records nothing; the retry is judged.
+    with pytest.raises(VerifierFaultError):
+        s.executor.submit_proof(s.job_id, 0, pubkey(3), b"bundle", s.height)
+    assert s.store.submission(s.job_id, U64(0), pubkey(3)).verdict is None  # type: ignore[union-attr]
+    crash["on"] = False
+    s.prove_all(0, [pubkey(3)])
     receipt = s.executor.finalize_round(s.job_id, 0, s.after_proof_deadline(0))
     assert receipt.settlement["slashes"] == {
         pubkey(0).to_hex(): SLASH_WEI, pubkey(4).to_hex(): SLASH_WEI,

@@ -17,9 +17,11 @@ from pot.chain.hyperparams import (
     LOSS_ID_OFFSET,
     MAX_PARAM_COUNT,
     MAX_STEPS_PER_ROUND,
+    MIN_CLIPPING_RADIUS_Q16,
     AggregationRule,
     Hyperparams,
     LossId,
+    check_hyperparams,
     decode_hyperparams,
     encode_hyperparams,
 )
@@ -40,7 +42,9 @@ def valid_hyperparams(draw: st.DrawFn) -> Hyperparams:
         model_spec_id=Bytes32(draw(st.binary(min_size=32, max_size=32).filter(any))),
         param_count=U64(draw(st.integers(1, MAX_PARAM_COUNT))),
         aggregation_rule=rule,
-        rule_param=U32(0 if no_param else draw(st.integers(1, 2**32 - 1))),
+        rule_param=U32(0 if no_param else draw(st.integers(
+            MIN_CLIPPING_RADIUS_Q16 if rule == AggregationRule.CENTERED_CLIPPING else 1,
+            2**32 - 1))),
         join_blocks=U32(draw(st.integers(1, 2**32 - 1))),
         submit_blocks=U32(draw(st.integers(1, 2**32 - 1))),
         proof_blocks=U32(draw(st.integers(1, 2**32 - 1))),
@@ -180,3 +184,12 @@ def _with_field(raw: bytes, name: str, value: object) -> bytes:
     start, end = _FIELD_SLICES[name]
     chunk = bytes(value) if isinstance(value, bytes) else int(value).to_bytes(end - start, "big")  # type: ignore[call-overload]
     return raw[:start] + chunk + raw[end:]
+
+
+def test_a_clipping_radius_below_one_fixed_point_unit_is_refused() -> None:
+    # tau = (rule_param << 13) >> 16 would be 0, and every finalize of the job would fail.
+    hp = make_hyperparams(aggregation_rule=AggregationRule.CENTERED_CLIPPING,
+                          rule_param=U32(MIN_CLIPPING_RADIUS_Q16 - 1))
+    with pytest.raises(HyperparamsError, match="radius rule_param 7 \\(Q16\\) is below 8"):
+        check_hyperparams(hp)
+    check_hyperparams(dataclasses.replace(hp, rule_param=U32(MIN_CLIPPING_RADIUS_Q16)))

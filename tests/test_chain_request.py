@@ -11,8 +11,10 @@ from test_chain_support import (
     CHAIN_ID,
     GAS_LIMIT,
     REQUEST_HEIGHT,
+    Chain,
     assert_reverts,
     make_calldata,
+    pubkey,
 )
 
 from pot.chain.abi import HYPERPARAMS_DATA_OFFSET, MIN_PARTICIPANTS_OFFSET
@@ -32,26 +34,27 @@ from pot.chain.errors import (
     ZeroReferenceError,
 )
 from pot.chain.executor import Executor, RequestReceipt
-from pot.chain.fixed_types import U32, U64, Address
+from pot.chain.fixed_types import U32, U64
 from pot.chain.gas import GAS_TRAIN_REQUEST_BASE, GAS_TRAIN_REQUEST_PER_BYTE, MAX_CALLDATA_BYTES
 from pot.chain.hyperparams import AggregationRule
 from pot.chain.request import MAX_TOTAL_ROUNDS, MAX_TRAINERS_PER_JOB, compute_job_id
 from pot.chain.store import Store
+from pot.chain.tx import address_of
 
 
 @pytest.fixture
-def executor(tmp_path: Path) -> Executor:
-    return Executor(Store.create(tmp_path / "state.db", CHAIN_ID))
+def executor(tmp_path: Path) -> Chain:
+    return Chain(Executor(Store.create(tmp_path / "state.db", CHAIN_ID)))
 
 
 def request(
-    executor: Executor, calldata: bytes, nonce: int = 0, gas: int = GAS_LIMIT
+    executor: Chain, calldata: bytes, nonce: int = 0, gas: int = GAS_LIMIT
 ) -> RequestReceipt:
     return executor.train_request(CALLER, nonce, calldata, gas, REQUEST_HEIGHT)
 
 
 def test_request_returns_job_id_from_documented_preimage_and_charges_gas(
-    executor: Executor,
+    executor: Chain,
 ) -> None:
     calldata = make_calldata()
     receipt = executor.train_request(CALLER, 0, calldata, GAS_LIMIT, REQUEST_HEIGHT)
@@ -65,15 +68,15 @@ def test_request_returns_job_id_from_documented_preimage_and_charges_gas(
     assert executor.store.next_nonce(CALLER) == 1
 
 
-def test_same_request_with_next_nonce_gets_a_new_job_id(executor: Executor) -> None:
+def test_same_request_with_next_nonce_gets_a_new_job_id(executor: Chain) -> None:
     calldata = make_calldata()
     first = executor.train_request(CALLER, 0, calldata, GAS_LIMIT, REQUEST_HEIGHT)
     second = executor.train_request(CALLER, 1, calldata, GAS_LIMIT, REQUEST_HEIGHT)
-    other = executor.train_request(Address(b"\x01" * 20), 0, calldata, GAS_LIMIT, REQUEST_HEIGHT)
+    other = executor.train_request(address_of(pubkey(1)), 0, calldata, GAS_LIMIT, REQUEST_HEIGHT)
     assert len({first.job_id, second.job_id, other.job_id}) == 3
 
 
-def test_replayed_nonce_is_rejected(executor: Executor) -> None:
+def test_replayed_nonce_is_rejected(executor: Chain) -> None:
     request(executor, make_calldata())
     assert_reverts(
         executor.store, NonceReplayError, "nonce 0 .* already used; next is 1",
@@ -81,14 +84,14 @@ def test_replayed_nonce_is_rejected(executor: Executor) -> None:
     )
 
 
-def test_nonce_gap_is_rejected(executor: Executor) -> None:
+def test_nonce_gap_is_rejected(executor: Chain) -> None:
     assert_reverts(
         executor.store, NonceGapError, "skips ahead; next is 0",
         lambda: request(executor, make_calldata(), nonce=5),
     )
 
 
-def test_gas_exactly_enough_succeeds_one_less_is_out_of_gas(executor: Executor) -> None:
+def test_gas_exactly_enough_succeeds_one_less_is_out_of_gas(executor: Chain) -> None:
     calldata = make_calldata()
     cost = GAS_TRAIN_REQUEST_BASE + GAS_TRAIN_REQUEST_PER_BYTE * len(calldata)
     assert_reverts(
@@ -99,7 +102,7 @@ def test_gas_exactly_enough_succeeds_one_less_is_out_of_gas(executor: Executor) 
     assert request(executor, calldata, gas=cost).gas_used == cost
 
 
-def test_gas_is_charged_before_decoding(executor: Executor) -> None:
+def test_gas_is_charged_before_decoding(executor: Chain) -> None:
     # Garbage calldata with too little gas fails on gas, not on decoding.
     assert_reverts(
         executor.store, OutOfGasError, "out of gas",
@@ -107,7 +110,7 @@ def test_gas_is_charged_before_decoding(executor: Executor) -> None:
     )
 
 
-def test_oversize_calldata_is_rejected_before_gas(executor: Executor) -> None:
+def test_oversize_calldata_is_rejected_before_gas(executor: Chain) -> None:
     assert_reverts(
         executor.store, CalldataTooLargeError, "131073 bytes, the cap is 131072",
         lambda: request(executor, b"\x00" * (MAX_CALLDATA_BYTES + 1), gas=0),
@@ -165,13 +168,13 @@ def _corrupt(calldata: bytes, offset: int, value: int) -> bytes:
     ],
 )
 def test_each_invalid_request_reverts_with_its_named_error(
-    executor: Executor, calldata: bytes, error: type[Exception], match: str
+    executor: Chain, calldata: bytes, error: type[Exception], match: str
 ) -> None:
     assert_reverts(executor.store, error, match, lambda: request(executor, calldata))
     assert executor.store.next_nonce(CALLER) == 0
 
 
-def test_request_below_the_head_height_is_rejected(executor: Executor) -> None:
+def test_request_below_the_head_height_is_rejected(executor: Chain) -> None:
     request(executor, make_calldata())
     assert_reverts(
         executor.store, HeightError, "below the last committed height 10",
@@ -179,7 +182,7 @@ def test_request_below_the_head_height_is_rejected(executor: Executor) -> None:
     )
 
 
-def test_round_zero_deadlines_follow_the_request_height(executor: Executor) -> None:
+def test_round_zero_deadlines_follow_the_request_height(executor: Chain) -> None:
     receipt = request(executor, make_calldata())
     rnd = executor.store.round(receipt.job_id, U64(0))
     assert rnd is not None

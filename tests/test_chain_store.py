@@ -14,8 +14,9 @@ from test_chain_support import CALLER, CHAIN_ID, Scenario, open_job, pubkey
 
 from pot.chain.errors import StateError
 from pot.chain.executor import Executor
-from pot.chain.fixed_types import U64, Address
+from pot.chain.fixed_types import U64
 from pot.chain.store import Store, state_root_of_export
+from pot.chain.tx import address_of
 from pot.jsonio import canonical_json
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,13 +146,13 @@ def test_open_and_create_check_the_file(tmp_path: Path) -> None:
 _WRITER = """
 import sys
 from pathlib import Path
-from test_chain_support import GAS_LIMIT, make_calldata
+from test_chain_support import GAS_LIMIT, Chain, make_calldata, pubkey
 from pot.chain.executor import Executor
-from pot.chain.fixed_types import Address
 from pot.chain.store import Store
+from pot.chain.tx import address_of
 
-executor = Executor(Store.open(Path(sys.argv[1])))
-caller = Address(bytes([int(sys.argv[2])]) * 20)
+executor = Chain(Executor(Store.open(Path(sys.argv[1]))))
+caller = address_of(pubkey(int(sys.argv[2])))
 for nonce in range(int(sys.argv[3])):
     executor.train_request(caller, nonce, make_calldata(), GAS_LIMIT, 10)
 """
@@ -179,7 +180,7 @@ def test_two_processes_writing_one_file_lose_nothing(tmp_path: Path) -> None:
         assert writer.returncode == 0, err.decode()
     store = Store.open(path)
     assert len(store.job_ids()) == 2 * count
-    assert store.next_nonce(Address(b"\x01" * 20)) == count
-    assert store.next_nonce(Address(b"\x02" * 20)) == count
+    assert store.next_nonce(address_of(pubkey(1))) == count
+    assert store.next_nonce(address_of(pubkey(2))) == count
     assert store.state_root() == store.recompute_state_root()
     assert Executor(store).load_job(store.job_ids()[0]).row.current_round == U64(0)

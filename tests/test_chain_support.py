@@ -1,5 +1,10 @@
 """Builders shared by the chain tests (this module holds no tests).
 
+Every state-changing call is a signed transaction: :class:`Chain` wraps an executor with the
+call signatures the tests were written against (the acting key or address first) and signs each
+call with the secret key of that key or address (keys ``i + 1`` of :func:`pubkey`, all known to
+the tests), so every call still passes :meth:`Executor.apply`'s signature and nonce checks.
+
 The state-machine tests need a verifier; pot's bundle verifier is plugged in at merge, so here
 :func:`verdict_table_verifier` returns verdicts from a table the test writes. It judges nothing; it
 lets a test decide each trainer's verdict and check what the executor does with it.
@@ -21,10 +26,17 @@ from pot.chain.fixed_types import U16, U32, U64, U256, Address, Bytes32, Bytes48
 from pot.chain.hooks import SubmissionContext, Verifier, weights_commitment
 from pot.chain.hyperparams import AggregationRule, Hyperparams, LossId, encode_hyperparams
 from pot.chain.store import Store
+from pot.chain.tx import address_of
+from pot.chain.wallet import Wallet, produce_block
+from pot.protocol.keys import SecretKey
 from pot.verdict import Verdict
 
 CHAIN_ID = 31337
-CALLER = Address(b"\xca" * 20)
+CALLER_KEY_INDEX = 20
+VALIDATOR_KEY_INDEX = 30
+PRODUCER_KEY_INDEX = 21
+KNOWN_KEYS = 30
+"""Keys ``0 .. KNOWN_KEYS - 1`` (and their addresses) can sign through :class:`Chain`."""
 MODEL_ID = Bytes32(b"\x01" * 32)
 DATASET_REF = Bytes32(b"\x02" * 32)
 SPEC_ID = Bytes32(b"\x03" * 32)
@@ -48,6 +60,15 @@ def pubkey(index: int) -> Bytes48:
 
         _PUBKEYS[index] = Bytes48(G2ProofOfPossession.SkToPk(index + 1))
     return _PUBKEYS[index]
+
+
+def secret(index: int) -> SecretKey:
+    """The secret key of :func:`pubkey` ``(index)``."""
+    return SecretKey(index + 1)
+
+
+CALLER = address_of(pubkey(CALLER_KEY_INDEX))
+VALIDATORS = (pubkey(VALIDATOR_KEY_INDEX),)
 
 
 def genesis_alloc() -> dict[Address | Bytes48, int]:
@@ -180,13 +201,72 @@ def reject_all(reason: str = "proof_invalid") -> Verifier:
     return verify
 
 
+class Chain:
+    """An executor whose calls are signed by the tests' known keys (see the module docstring).
+
+    Attributes other than the calls are the wrapped executor's (``store``, ``load_job``, ...).
+    """
+
+    def __init__(self, executor: Executor) -> None:
+        self.inner = executor
+        self._secrets: dict[bytes, SecretKey] = {}
+        for index in range(KNOWN_KEYS):
+            self._secrets[bytes(pubkey(index))] = secret(index)
+            self._secrets[bytes(address_of(pubkey(index)))] = secret(index)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def wallet(self, account: bytes) -> Wallet:
+        """The wallet of a known key or address."""
+        return Wallet(self.inner, self._secrets[bytes(account)])
+
+    def train_request(self, caller: bytes, nonce: int, calldata: bytes, gas_limit: int,
+                      height: int, value: int = 0) -> Any:
+        return self.wallet(caller).request(calldata, gas_limit, height, value, nonce=nonce)
+
+    def fund(self, job_id: bytes, funder: bytes, amount: int, height: int) -> Any:
+        return self.wallet(funder).fund(job_id, amount, height)
+
+    def join(self, job_id: bytes, key: bytes, stake: int, dataset_commitment: bytes,
+             num_samples: int, height: int) -> Any:
+        return self.wallet(key).join(job_id, stake, dataset_commitment, num_samples, height)
+
+    def submit(self, job_id: bytes, round_number: int, trainer: bytes, trajectory_root: bytes,
+               steps: int, update_commitment: bytes, payload: bytes, height: int) -> Any:
+        return self.wallet(trainer).submit(
+            job_id, round_number, trajectory_root, steps, update_commitment, payload, height
+        )
+
+    def beacon(self, job_id: bytes, number: int, value: bytes, height: int) -> Any:
+        """The block at ``height`` reveals (the beacon is the chain's; ``value`` is ignored)."""
+        return produce_block(self.inner, [secret(VALIDATOR_KEY_INDEX)], height)
+
+    def submit_proof(self, job_id: bytes, number: int, key: bytes, bundle: bytes,
+                     height: int) -> Any:
+        return self.wallet(key).submit_proof(job_id, number, bundle, height)
+
+    def finalize_round(self, job_id: bytes, number: int, height: int) -> Any:
+        return self.wallet(CALLER).finalize_round(job_id, number, height)
+
+    def release_slash(self, job_id: bytes, number: int, key: bytes, height: int) -> Any:
+        return self.wallet(CALLER).release_slash(job_id, number, key, height)
+
+    def appeal(self, job_id: bytes, number: int, key: bytes, bundle: bytes, height: int) -> Any:
+        return self.wallet(key).appeal(job_id, number, bundle, height)
+
+    def prove_fraud(self, job_id: bytes, number: int, key: bytes, bundle: bytes,
+                    claimant: bytes, height: int) -> Any:
+        return self.wallet(claimant).prove_fraud(job_id, number, key, bundle, height)
+
+
 @dataclass
 class Scenario:
     """An open job on a fresh state file, with ``trainers`` joined."""
 
     path: Path
     store: Store
-    executor: Executor
+    executor: Chain
     job_id: Bytes32
     trainers: list[Bytes48]
     height: int = REQUEST_HEIGHT
@@ -238,10 +318,10 @@ def open_job(
 ) -> Scenario:
     """Create a state file with :func:`genesis_alloc`, request a job at ``REQUEST_HEIGHT``
     escrowing ``escrow`` wei, and join ``trainers`` trainers with ``STAKE_WEI`` each."""
-    store = Store.create(path, CHAIN_ID, genesis_alloc())
-    executor = Executor(
+    store = Store.create(path, CHAIN_ID, genesis_alloc(), VALIDATORS)
+    executor = Chain(Executor(
         store, verify=verify or accept_all(), **dict(executor_kwargs or {})
-    )
+    ))
     receipt = executor.train_request(
         CALLER, 0, make_calldata(**calldata_kwargs), GAS_LIMIT, REQUEST_HEIGHT, escrow
     )
@@ -269,12 +349,12 @@ CRASH_CALLS = (
     "request", "fund", "join", "submit", "beacon", "proof", "finalize", "emit", "release",
     "appeal", "fraud",
 )
-PRODUCER = Address(b"\xbb" * 20)
+PRODUCER = address_of(pubkey(PRODUCER_KEY_INDEX))
 BLOCK_REWARD_WEI = 2 * 10**18
 ESCROW_WEI = 3 * 10**18
 
 
-def perform_call(executor: Executor, call: str, height: int, trainer: Bytes48) -> None:
+def perform_call(executor: Chain, call: str, height: int, trainer: Bytes48) -> None:
     """Run one call of the crash tests on the first job of the state (``trainer`` submits/proves).
 
     ``join`` adds a new trainer (key 9); ``request`` and ``fund`` move ``ESCROW_WEI`` from

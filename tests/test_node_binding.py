@@ -21,6 +21,8 @@ from test_chain_support import (
     REQUEST_HEIGHT,
     STAKE_WEI,
     TRAJECTORY_ROOT,
+    VALIDATORS,
+    Chain,
     assert_reverts,
     genesis_alloc,
     make_calldata,
@@ -31,11 +33,12 @@ from test_chain_support import (
 )
 
 from pot.chain.errors import HyperparamsError, NoVerifierError
-from pot.chain.executor import Executor
+from pot.chain.executor import Sender
 from pot.chain.fixed_types import U32, U64, Bytes32
 from pot.chain.hooks import no_payments, weights_commitment, weights_to_payload
 from pot.chain.settler import economics_settle
 from pot.chain.store import Store
+from pot.chain.tx import address_of
 from pot.circuit import Circuit
 from pot.data import initial_checkpoint
 from pot.errors import MalformedInputError, SpecError
@@ -52,7 +55,7 @@ def w0_payload() -> bytes:
 
 @dataclasses.dataclass
 class Node:
-    executor: Executor
+    executor: Chain
     job_id: Bytes32
 
 
@@ -64,8 +67,8 @@ def circuits(tiny_circuit: Circuit) -> Path:
 
 def node_job(tmp_path: Path, circuits: Path, **hooks: object) -> Node:
     """pot's node on a fresh state: a one-round mlp-tiny job with two trainers who submitted."""
-    store = Store.create(tmp_path / "state.db", CHAIN_ID, genesis_alloc())
-    executor = node_executor(store, circuits, **hooks)
+    store = Store.create(tmp_path / "state.db", CHAIN_ID, genesis_alloc(), VALIDATORS)
+    executor = Chain(node_executor(store, circuits, **hooks))
     calldata = make_calldata(total_rounds=1, min_participants=1, **tiny_hyperparams())
     job_id = executor.train_request(CALLER, 0, calldata, GAS_LIMIT, REQUEST_HEIGHT, 1000).job_id
     for i in range(2):
@@ -105,8 +108,8 @@ def test_a_node_without_the_circuit_cannot_commit(tmp_path: Path) -> None:
     hp = make_hyperparams(**tiny_hyperparams())
     with pytest.raises(NoVerifierError, match="no circuit for spec 'mlp-tiny'"):
         SpecCircuits(tmp_path / "none").payload_commitment(w0_payload(), hp)
-    store = Store.create(tmp_path / "state.db", CHAIN_ID, genesis_alloc())
-    executor = node_executor(store, tmp_path / "none")
+    store = Store.create(tmp_path / "state.db", CHAIN_ID, genesis_alloc(), VALIDATORS)
+    executor = Chain(node_executor(store, tmp_path / "none"))
     calldata = make_calldata(total_rounds=1, min_participants=1, **tiny_hyperparams())
     assert_reverts(store, HyperparamsError, "no round-0 model for this request: .*no circuit for spec",
                    lambda: executor.train_request(CALLER, 0, calldata, GAS_LIMIT, REQUEST_HEIGHT, 1000))
@@ -122,8 +125,8 @@ def test_round_zero_starts_from_the_specs_initial_model(tmp_path: Path, tiny_cir
 
 
 def test_a_request_for_a_spec_outside_the_zoo_reverts(tmp_path: Path) -> None:
-    store = Store.create(tmp_path / "state.db", CHAIN_ID, genesis_alloc())
-    executor = node_executor(store, tmp_path)
+    store = Store.create(tmp_path / "state.db", CHAIN_ID, genesis_alloc(), VALIDATORS)
+    executor = Chain(node_executor(store, tmp_path))
     assert_reverts(
         store, HyperparamsError, "no round-0 model for this request: model spec id 0x0303",
         lambda: executor.train_request(CALLER, 0, make_calldata(), GAS_LIMIT, 10),
@@ -134,7 +137,8 @@ def test_an_unreadable_bundle_is_rejected_as_malformed(tmp_path: Path, circuits:
     node = node_job(tmp_path, circuits)
     store = node.executor.store
     with store.snapshot():
-        context = node.executor._proof_context(node.job_id, U64(0), pubkey(0), 21)
+        sender = Sender(pubkey(0), address_of(pubkey(0)), store.next_nonce(address_of(pubkey(0))))
+        context = node.executor.inner._proof_context(sender, node.job_id, U64(0), 21)
     with pytest.raises(MalformedInputError, match="bundle"):
         BundleVerifier(tmp_path / "no-circuits")(b"{}", context)
     receipt = node.executor.submit_proof(node.job_id, 0, pubkey(0), b"{}", 21)
@@ -145,7 +149,7 @@ def test_a_node_without_the_circuit_reverts_and_records_nothing(tmp_path: Path,
                                                               circuits: Path) -> None:
     node = node_job(tmp_path, circuits)
     bundle = well_formed_bundle(bytes(node.job_id), bytes(pubkey(0)))
-    other = node_executor(node.executor.store, tmp_path / "no-circuits")
+    other = Chain(node_executor(node.executor.store, tmp_path / "no-circuits"))
     assert_reverts(
         node.executor.store, NoVerifierError,
         "this node cannot judge the job: no circuit for spec 'mlp-tiny'",

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 from test_chain_cli import request_args
-from test_chain_support import DATASET_COMMITMENT, pubkey
+from test_chain_support import DATASET_COMMITMENT, pubkey, secret
 
-from pot.chain.fixed_types import Address
 from pot.chain.store import Store
+from pot.chain.tx import address_of
 from pot.circuit import Circuit
+from pot.protocol.keys import save_secret_key
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,8 +54,12 @@ def all_at_once(state: Path, circuits: Path, calls: list[list[str]]) -> list[tup
     return finish([start(state, circuits, *call) for call in calls])
 
 
-def caller(i: int) -> str:
-    return Address(bytes([0xC0 + i]) * 20).to_hex()
+def key_path(folder: Path, i: int) -> str:
+    """The secret key file of :func:`pubkey` ``(i)`` under ``folder`` (written on first use)."""
+    path = folder / f"{i}.key"
+    if not path.exists():
+        save_secret_key(path, secret(i))
+    return str(path)
 
 
 def assert_consistent(state: Path) -> None:
@@ -74,15 +79,16 @@ def test_concurrent_requests_and_joins_from_separate_processes_all_land(
     alloc = [arg for i in range(WRITERS) for arg in ("--alloc", f"{pubkey(i).to_hex()}=1000")]
     assert all_at_once(state, circuits, [["init", "--chain-id", "1", *alloc]])[0][0] == 0
 
-    requests = all_at_once(state, circuits, [["request", *request_args(**{"--caller": caller(i)})]
-                                   for i in range(WRITERS)])
+    requests = all_at_once(state, circuits, [
+        ["request", *request_args(**{"--key": key_path(tmp_path, 10 + i)})]
+        for i in range(WRITERS)])
     assert [rc for rc, _, _ in requests] == [0] * WRITERS, [err for _, _, err in requests]
     jobs = [json.loads(out)["job_id"] for _, out, _ in requests]
     assert len(set(jobs)) == WRITERS
 
     job = jobs[0]
     joins = all_at_once(state, circuits, [
-        ["join", "--job", job, "--pubkey", pubkey(i).to_hex(), "--stake", "1000",
+        ["join", "--job", job, "--key", key_path(tmp_path, i), "--stake", "1000",
          "--dataset-commitment", DATASET_COMMITMENT.to_hex(), "--samples", str(50 + i),
          "--height", "11"]
         for i in range(WRITERS)])
@@ -103,7 +109,7 @@ def test_one_caller_racing_itself_loses_no_write_silently(tmp_path: Path, tiny_c
     circuits = tiny_circuit.path.parent
     assert all_at_once(state, circuits, [["init", "--chain-id", "1"]])[0][0] == 0
     results = all_at_once(state, circuits, [
-        ["request", *request_args(**{"--caller": caller(0), "--rounds": str(i + 1)})]
+        ["request", *request_args(**{"--key": key_path(tmp_path, 10), "--rounds": str(i + 1)})]
         for i in range(WRITERS)])
     landed = [json.loads(out)["job_id"] for rc, out, _ in results if rc == 0]
     for rc, _, err in results:
@@ -112,7 +118,7 @@ def test_one_caller_racing_itself_loses_no_write_silently(tmp_path: Path, tiny_c
     store = Store.open(state)
     try:
         assert sorted(j.to_hex() for j in store.job_ids()) == sorted(landed)
-        assert store.next_nonce(Address.from_hex(caller(0))) == len(landed)
+        assert store.next_nonce(address_of(pubkey(10))) == len(landed)
     finally:
         store.close()
     assert_consistent(state)

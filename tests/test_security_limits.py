@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_chain_support import pubkey
+from test_chain_support import secret
 from test_security_encoding import bundle, step_proof
 
 from pot.aggregation.compression import HEADER_FORMAT, SPARSE_VERSION, decode_sparse
@@ -36,6 +36,7 @@ from pot.fixtures.check import check_fixtures
 from pot.fixtures.core import MAX_FIXTURE_FILE_BYTES
 from pot.jsonio import MAX_JSON_DEPTH, MAX_JSON_VALUES
 from pot.proof import MAX_PROOF_BYTES, MAX_TENSORS
+from pot.protocol.keys import save_secret_key
 from pot.verifier import MAX_STEP_PROOF_FILE_BYTES, load_step_proof_bytes, read_step_proof
 
 MIB = 1 << 20
@@ -149,9 +150,11 @@ def test_prove_submit_reads_no_more_of_a_bundle_than_the_cap(tmp_path: Path) -> 
     base = [sys.executable, "-m", "pot.cli", "chain"]
     subprocess.run([*base, "init", "--state", str(state), "--chain-id", "1"], env=env, check=True,
                    capture_output=True, timeout=120)
+    key = str(tmp_path / "trainer.key")
+    save_secret_key(key, secret(0))
     result = subprocess.run(
         [*base, "prove-submit", "--state", str(state), "--job", "0x" + "11" * 32, "--round", "0",
-         "--trainer", pubkey(0).to_hex(), "--bundle", "/dev/zero", "--height", "21"],
+         "--key", key, "--bundle", "/dev/zero", "--height", "21"],
         env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 1, result.stderr
     assert "reverted (" in result.stderr and "Traceback" not in result.stderr

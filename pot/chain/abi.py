@@ -42,7 +42,8 @@ HYPERPARAMS_LENGTH_OFFSET = HEAD_BYTES
 HYPERPARAMS_DATA_OFFSET = HEAD_BYTES + WORD_BYTES
 UINT64_HIGH_ZERO_BYTES = WORD_BYTES - U64.width_bytes()
 
-assert HYPERPARAMS_HEAD_OFFSET + WORD_BYTES == HEAD_BYTES == 5 * WORD_BYTES
+if not HYPERPARAMS_HEAD_OFFSET + WORD_BYTES == HEAD_BYTES == 5 * WORD_BYTES:
+    raise AssertionError("the TRAIN_REQUEST head layout must be five words, hyperparams last")
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The errors of the chain-side executor: the ``ChainError`` branch of pot's exception tree.
 
-Every call of the executor (``train_request``, ``fund``, ``join``, ``submit``, ``beacon``,
-``submit_proof``, ``finalize_round``, ``emit``, ``release_slash``, ``appeal``, ``prove_fraud``)
+Every call of the executor (a signed transaction: ``train_request``, ``fund``, ``join``,
+``submit``, ``submit_proof``, ``finalize_round``, ``release_slash``, ``appeal``, ``prove_fraud``;
+or a block's system step: ``reveal``, ``emit``)
 either completes and commits, or raises one of these classes
 and leaves the state exactly as it was: a raised :class:`ChainError` *is* a revert. Each class
 names one rule; the message says which value broke it. Only the CLI boundary catches them.
@@ -68,6 +69,34 @@ class ZeroReferenceError(RequestError):
 
 class InvalidCidError(ChainError):
     """A CID given as text cannot be parsed or does not name a sha2-256 digest."""
+
+
+class TxError(ChainError):
+    """A transaction is refused before its call runs: its envelope, chain, signature or sender."""
+
+
+class MalformedTxError(TxError):
+    """A transaction's bytes are not the canonical ABI encoding of its envelope or arguments."""
+
+
+class UnknownCallError(TxError):
+    """A transaction names a call that is not in ``pot.chain.tx.CALLS``."""
+
+
+class WrongChainError(TxError):
+    """A transaction was signed for another chain id than this state's."""
+
+
+class BadSignatureError(TxError):
+    """A transaction's signature does not verify under its sender's key (a forged sender)."""
+
+
+class ProofOfPossessionError(TxError):
+    """A ``join`` carries no valid BLS proof of possession of the sender's key."""
+
+
+class RevealError(ChainError):
+    """A block's RANDAO reveal is not the scheduled producer's signature of its height."""
 
 
 class NonceError(ChainError):
@@ -151,6 +180,11 @@ class NoVerifierError(ChainError):
     lacks the job's spec or circuit): ``submit_proof``, ``appeal`` and ``prove_fraud`` revert."""
 
 
+class VerifierFaultError(ChainError):
+    """The verifier crashed (``MemoryError`` included) or broke its contract on a bundle: a fault
+    of this node that shows nothing about the bundle, so nothing is recorded (retry the call)."""
+
+
 class InsufficientBalanceError(ChainError):
     """An account's balance is below the wei a call moves out of it (an escrow or a stake)."""
 
@@ -194,9 +228,6 @@ class AppealRejectedError(ClaimError):
     """The verifier rejects the appealed bundle again: the slash stands."""
 
 
-class VerifierFaultError(ClaimError):
-    """The verifier crashed or broke its contract on an appeal or fraud bundle; that shows
-    nothing about the bundle, so nothing changes (the call may be retried)."""
 
 
 class NotFinalizedError(ClaimError):

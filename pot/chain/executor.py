@@ -25,13 +25,14 @@ fewer, the round is ``failed`` and so is the job: no model is made, no later rou
 settler still runs (so later economics can refund and slash), and the requester may file a new
 request.
 
-A verifier's exception never aborts ``submit_proof``, with one exception: a
-:class:`~pot.chain.errors.NoVerifierError` means the node cannot judge at all (it lacks the
-job's circuit), so the call reverts and nothing is recorded. Any other
-:class:`~pot.errors.PotError` is recorded as a rejection with reason ``malformed``, any other
-exception as ``verifier_error``, and a verdict that breaks the :class:`~pot.verdict.Verdict`
-contract as ``bad_verdict``. The verifier runs outside the write lock; its context is rebuilt under
-the lock and must be unchanged.
+Only a judgement of the bundle enters the state. A :class:`~pot.errors.PotError` raised by the
+verifier (the bundle cannot be read) is recorded as a rejection with reason ``malformed``. A fault
+of the node itself never is, since another node would not see it: a
+:class:`~pot.chain.errors.NoVerifierError` (the node lacks the job's circuit), any other
+exception (a crash, ``MemoryError``) and a verdict that breaks the
+:class:`~pot.verdict.Verdict` contract revert the call (``NoVerifierError``,
+``VerifierFaultError``) and record nothing; the call may be retried. The verifier runs outside the
+write lock; its context is rebuilt under the lock and must be unchanged.
 
 Money (all wei; see ``docs/chain.md``, "Economics"). Every wei sits in one place: an account
 balance, the training-pool carry, a job's escrow or pool, a trainer's stake, a pending slash, or
@@ -57,13 +58,14 @@ most one claim (an upheld appeal or a proven fraud).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 from eth_hash.auto import keccak
 
+from pot.aggregation.fixedpoint import MAX_ABS_VALUE, MAX_TOTAL_SAMPLES
 from pot.chain.abi import TrainRequest, decode_train_request
 from pot.chain.errors import (
     AlreadyClaimedError,
@@ -72,6 +74,7 @@ from pot.chain.errors import (
     AlreadySubmittedError,
     AppealRejectedError,
     AppealWindowError,
+    BadSignatureError,
     BeaconError,
     BundleMismatchError,
     BundleTooLargeError,
@@ -99,23 +102,24 @@ from pot.chain.errors import (
     NotFinalizedError,
     NoVerifierError,
     OutOfRangeError,
+    ProofOfPossessionError,
+    RevealError,
     RoundError,
     StateError,
     SubmissionError,
     UnknownJobError,
     UnknownTrainerError,
     VerifierFaultError,
+    WrongChainError,
 )
 from pot.chain.fixed_types import U32, U64, U256, Address, Bytes32, Bytes48
 from pot.chain.gas import MAX_CALLDATA_BYTES, charge_gas, train_request_gas
 from pot.chain.hooks import (
     MAX_VERIFIED_SAMPLES,
     MIN_VERIFIED_SAMPLES,
-    REASON_BAD_VERDICT,
     REASON_MALFORMED,
     REASON_OK,
     REASON_PATTERN,
-    REASON_VERIFIER_ERROR,
     VALIDATOR_SIDE_REASONS,
     WEIGHT_BYTES,
     AcceptedUpdate,
@@ -127,7 +131,7 @@ from pot.chain.hooks import (
     SubmissionContext,
     TrainerOutcome,
     Verifier,
-    fedavg_aggregate,
+    job_aggregate,
     no_payments,
     weights_commitment,
     weights_from_payload,
@@ -150,18 +154,33 @@ from pot.chain.store import (
     SubmissionRow,
     TrainerRow,
     VerdictStatus,
-    account_of,
+)
+from pot.chain.tx import (
+    Tx,
+    decode_args,
+    decode_tx,
+    possession_valid,
+    reveal_message,
+    signature_valid,
 )
 from pot.economics.emission import emit_block
 from pot.economics.errors import EconomicsError
 from pot.economics.insurance import insurance_payout
 from pot.economics.slashing import release_block, slash_amount
 from pot.errors import PotError
+from pot.protocol.challenge import BEACON_DELAY_BLOCKS, mix_reveal, round_beacon
+from pot.protocol.keys import verify as bls_verify
 from pot.verdict import Verdict
 
 MAX_BLOCK_HEIGHT = 1 << 62
 MAX_SAMPLES_PER_TRAINER = 1 << 40
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
+MAX_UPDATE_ABS = MAX_ABS_VALUE
+"""Largest magnitude of one weight of a submitted update (fixed-point units): the aggregation's."""
+MAX_WEIGHT_SAMPLES = MAX_TOTAL_SAMPLES // MAX_TRAINERS_PER_JOB
+"""Largest FedAvg weight of one accepted update (samples): a verdict's verified samples are
+capped here, so the weights of a round (at most ``MAX_TRAINERS_PER_JOB``) sum to at most the
+aggregation's ``MAX_TOTAL_SAMPLES`` and never overflow it."""
 
 # Named points between the writes of a call, in the order they are passed; a checkpoint function
 # given to the Executor is called with each (tests use it to kill the process mid-call).
@@ -172,7 +191,7 @@ CHECKPOINTS = (
     "fund:after_escrow",
     "join:after_trainer",
     "submit:after_submission",
-    "beacon:after_beacon",
+    "reveal:after_mix",
     "proof:after_verdict",
     "finalize:after_round",
     "finalize:after_settlement",
@@ -196,6 +215,18 @@ Genesis = Callable[[TrainRequest, Hyperparams], Bytes32]
 """The commitment of a new job's round-0 global model."""
 
 
+@dataclass(frozen=True)
+class Sender:
+    """The authenticated sender of a transaction: its key, its address, the nonce it used.
+
+    Only :meth:`Executor.apply` makes one, after checking the chain id and the signature.
+    """
+
+    key: Bytes48
+    address: Address
+    nonce: U64
+
+
 def _valid_bls_pubkey(pubkey: Bytes48) -> bool:
     """Return whether ``pubkey`` is a compressed G1 point in the prime-order subgroup, not infinity.
 
@@ -206,6 +237,30 @@ def _valid_bls_pubkey(pubkey: Bytes48) -> bool:
     from py_ecc.bls import G2ProofOfPossession
 
     return bool(G2ProofOfPossession.KeyValidate(BLSPubkey(bytes(pubkey))))
+
+
+def _check_update_range(payload: bytes, hp: Hyperparams) -> None:
+    """Refuse an update the aggregation could not take: wrong length, or a coordinate beyond
+    ``MAX_UPDATE_ABS`` (so no accepted update can make ``finalize_round`` fail).
+
+    Raises
+    ------
+    SubmissionError
+        If the payload is not ``param_count`` int64 weights or a weight is out of range.
+    """
+    if len(payload) != WEIGHT_BYTES * hp.param_count:
+        raise SubmissionError(
+            f"payload is {len(payload)} bytes; {hp.param_count} int64 weights need "
+            f"{WEIGHT_BYTES * hp.param_count}"
+        )
+    weights = weights_from_payload(payload)
+    outside = np.flatnonzero(np.abs(weights) > MAX_UPDATE_ABS)
+    if outside.size:
+        j = int(outside[0])
+        raise SubmissionError(
+            f"weight {j} is {int(weights[j])}, outside [-{MAX_UPDATE_ABS}, {MAX_UPDATE_ABS}] "
+            "(the aggregation's fixed-point range)"
+        )
 
 
 def _no_checkpoint(name: str) -> None:
@@ -235,6 +290,15 @@ class RequestReceipt:
 class CallReceipt:
     """The output of ``join``, ``submit`` and ``beacon``: the new state root."""
 
+    state_root: Bytes32
+
+
+@dataclass(frozen=True)
+class RevealReceipt:
+    """The output of ``reveal``: the new RANDAO mix, the beacons it fixed, the new state root."""
+
+    mix: Bytes32
+    beacons: dict[Bytes32, tuple[U64, Bytes32]]
     state_root: Bytes32
 
 
@@ -281,7 +345,7 @@ class ClaimReceipt:
 
 
 @dataclass(frozen=True)
-class _Payments:
+class Payments:
     """A round's validated settlement, ready to write: new values of everything it touches."""
 
     trainers: dict[Bytes48, tuple[U256, U256]]
@@ -338,6 +402,137 @@ def _submission_context(
     )
 
 
+def settle_round(
+    settlement: SettlementInput,
+    out: SettlementOutput,
+    trainers: Sequence[TrainerRow],
+    funds: FundsRow,
+    economics: EconomicsRow,
+    balances: Mapping[Account, U256],
+    caller: Address,
+    at: U64,
+    closing: bool,
+) -> Payments:
+    """Check a settler's decision and compute every value the round's settlement writes.
+
+    A pure function of its arguments (no state file): ``finalize_round`` calls it with the values
+    it read, and tests call it directly. The decision must conserve wei: the escrow draw is at most
+    the escrow, the rewards at most the pool plus the draw, and only rejected or unproven trainers
+    are slashed, each at most its stake. When ``closing`` (the job ends with this round) the
+    stakes left go back to the trainers, the escrow left to the requester and the pool to the
+    training-pool carry.
+
+    Parameters
+    ----------
+    settlement
+        What the settler was given.
+    out
+        The settler's decision.
+    trainers, funds, economics
+        The job's trainers, its funds and the chain's economics before the round is settled.
+    balances
+        The balance (wei) of every trainer key of the job and of ``caller``.
+    caller
+        The job's requester (who gets the escrow back when the job closes).
+    at
+        The height of the finalize call (slash heights).
+    closing
+        Whether the job ends with this round.
+
+    Returns
+    -------
+    Payments
+        The new stakes and reward tallies, account balances, slashes, funds, economics, and the
+        round's settlement record.
+
+    Raises
+    ------
+    FinalizeError
+        If the decision breaks any rule above or names a stranger.
+    """
+    if not isinstance(out, SettlementOutput):
+        raise FinalizeError("the settler must return a SettlementOutput")
+    by_key = {t.pubkey: t for t in trainers}
+    status = {o.trainer: o.status for o in settlement.trainers}
+    draw = out.escrow_draw_wei
+    if isinstance(draw, bool) or not isinstance(draw, int) or not 0 <= draw <= funds.escrow:
+        raise FinalizeError(
+            f"the settler draws {draw!r} wei from an escrow of {funds.escrow}"
+        )
+    stakes = {t.pubkey: t.stake for t in trainers}
+    earned = {t.pubkey: t.rewards for t in trainers}
+    accounts: dict[Account, U256] = {}
+    slashes: list[SlashRow] = []
+    record: dict[str, Any] = {
+        "pool_wei": int(funds.pool), "escrow_draw_wei": draw, "rewards": {}, "slashes": {},
+    }
+    for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
+        for key, amount in amounts.items():
+            if key not in by_key:
+                raise FinalizeError(f"the settler names {key!r}, not a trainer of the job")
+            if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
+                raise FinalizeError(f"the settler gave {kind} {amount!r}; wei must be >= 0")
+    paid = sum(out.rewards.values())
+    if paid > funds.pool + draw:
+        raise FinalizeError(
+            f"the settler pays {paid} wei from a pool of {funds.pool} plus a draw of {draw}"
+        )
+    for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
+        for key, amount in sorted(amounts.items()):
+            key = Bytes48(key)
+            if kind == "rewards":
+                earned[key] = U256(earned[key] + amount)
+                accounts[key] = U256(accounts.get(key, balances[key]) + amount)
+            else:
+                offence = _OFFENCES.get(status[key])
+                if offence is None:
+                    raise FinalizeError(
+                        f"the settler slashes {key.to_hex()}, which is {status[key]}; only "
+                        "rejected or unproven trainers are slashed"
+                    )
+                if amount > stakes[key]:
+                    raise FinalizeError(
+                        f"the settler slashes {amount} wei from a stake of {stakes[key]}"
+                    )
+                stakes[key] = U256(stakes[key] - amount)
+                slashes.append(
+                    SlashRow(
+                        round=settlement.round, trainer=key, offence=offence,
+                        amount=U256(amount), slash_height=at,
+                        release_height=U64(release_block(int(at))), status="pending",
+                    )
+                )
+            record[kind][key.to_hex()] = int(amount)
+    escrow = U256(funds.escrow - draw)
+    pool = U256(funds.pool + draw - paid)
+    record["carry_wei"] = int(pool)
+    record["close"] = None
+    if closing:
+        returned: dict[str, int] = {}
+        for key, stake in stakes.items():
+            if stake:
+                accounts[key] = U256(accounts.get(key, balances[key]) + stake)
+                returned[key.to_hex()] = int(stake)
+            stakes[key] = U256(0)
+        accounts[caller] = U256(accounts.get(caller, balances[caller]) + escrow)
+        record["close"] = {
+            "stakes_returned": returned, "escrow_refund_wei": int(escrow),
+            "pool_to_training_pool_wei": int(pool),
+        }
+        economics = replace(
+            economics, training_pool_carry=U256(economics.training_pool_carry + pool)
+        )
+        escrow, pool = U256(0), U256(0)
+    return Payments(
+        trainers={k: (stakes[k], earned[k]) for k in by_key},
+        accounts=accounts,
+        slashes=slashes,
+        funds=FundsRow(escrow=escrow, pool=pool, funded=funds.funded, emitted=funds.emitted),
+        economics=economics,
+        record=record,
+    )
+
+
 class Executor:
     """Runs the calls of the chain against a :class:`~pot.chain.store.Store`.
 
@@ -348,7 +543,8 @@ class Executor:
     verify
         The proof-bundle verifier; ``submit_proof`` refuses to run without one.
     aggregate
-        Makes the next global model from the accepted updates (default: integer FedAvg).
+        Makes the next global model from the accepted updates (default: the job's rule,
+        :func:`~pot.chain.hooks.job_aggregate`).
     settle
         Decides each round's escrow draw, rewards and slashes; the executor checks that the
         decision conserves wei (default: :func:`~pot.chain.hooks.no_payments`, which moves
@@ -366,7 +562,7 @@ class Executor:
         store: Store,
         *,
         verify: Verifier | None = None,
-        aggregate: Aggregator = fedavg_aggregate,
+        aggregate: Aggregator = job_aggregate,
         settle: Settler = no_payments,
         checkpoint: Checkpoint = _no_checkpoint,
         commit: Committer = keccak_commitment,
@@ -379,6 +575,79 @@ class Executor:
         self._aggregate = aggregate
         self._settle = settle
         self._checkpoint = checkpoint
+
+    # -- transactions --------------------------------------------------------------------------
+
+    def apply(self, tx: Tx | bytes, height: int) -> Any:
+        """Apply one signed transaction at block ``height``: authenticate it, then run its call.
+
+        The order of checks, every one before any state is written or any bundle judged:
+        decode the envelope and the call's arguments (``MalformedTxError``,
+        ``UnknownCallError``), the chain id (``WrongChainError``), the sender's signature
+        (``BadSignatureError``), then the call itself, which checks the sender's nonce
+        (``NonceReplayError``, ``NonceGapError``) inside its own SQLite transaction and
+        increments it with the call's writes.
+
+        Parameters
+        ----------
+        tx
+            A :class:`~pot.chain.tx.Tx` or its wire encoding.
+        height
+            Block height of the call.
+
+        Returns
+        -------
+        Any
+            The call's receipt (``RequestReceipt``, ``CallReceipt``, ``ProofReceipt``,
+            ``FinalizeReceipt`` or ``ClaimReceipt``).
+
+        Raises
+        ------
+        TxError
+            Any of its subclasses, for a transaction refused before its call runs.
+        ChainError
+            Any revert of the call.
+        """
+        # DECODE
+        if not isinstance(tx, Tx):
+            tx = decode_tx(bytes(tx))
+        values = decode_args(tx.call, tx.args)
+
+        # AUTHENTICATE: the chain, then the signature; nothing read but the chain id.
+        with self.store.snapshot():
+            chain = self.store.chain_id()
+        if tx.chain_id != chain:
+            raise WrongChainError(
+                f"the transaction is signed for chain {tx.chain_id}; this chain is {chain}"
+            )
+        if not signature_valid(tx):
+            raise BadSignatureError(
+                f"the signature of the {tx.call} transaction does not verify under its sender "
+                f"{tx.sender.to_hex()}"
+            )
+        sender = Sender(key=tx.sender, address=tx.address, nonce=tx.nonce)
+
+        # WORK, WRITE, OUTPUT: the call.
+        call: Callable[..., Any] = getattr(self, "_" + tx.call)
+        return call(sender, *values, height)
+
+    def _check_nonce(self, sender: Sender) -> None:
+        """Refuse a nonce that is not the sender's next one (call inside a snapshot or a
+        transaction; the call writes ``nonce + 1`` with its other writes)."""
+        expected = self.store.next_nonce(sender.address)
+        if sender.nonce < expected:
+            raise NonceReplayError(
+                f"nonce {sender.nonce} of {sender.address.to_hex()} was already used; next is "
+                f"{expected}"
+            )
+        if sender.nonce > expected:
+            raise NonceGapError(
+                f"nonce {sender.nonce} of {sender.address.to_hex()} skips ahead; next is {expected}"
+            )
+
+    def _use_nonce(self, sender: Sender) -> None:
+        """Write the sender's next nonce (after :meth:`_check_nonce`, in the call's transaction)."""
+        self.store.set_next_nonce(sender.address, U64(sender.nonce + 1))
 
     # -- shared steps --------------------------------------------------------------------------
 
@@ -470,23 +739,15 @@ class Executor:
 
     # -- TRAIN_REQUEST (0x14) ------------------------------------------------------------------
 
-    def train_request(
-        self,
-        caller: Address,
-        nonce: int,
-        calldata: bytes,
-        gas_limit: int,
-        height: int,
-        value: int = 0,
+    def _train_request(
+        self, sender: Sender, calldata: bytes, gas_limit: int, value: int, height: int
     ) -> RequestReceipt:
         """Execute TRAIN_REQUEST: open a job from canonical ABI calldata, escrowing ``value``.
 
         Parameters
         ----------
-        caller
-            The requester's 20-byte address.
-        nonce
-            The caller's nonce; must be exactly its next nonce.
+        sender
+            The requester (its address is the job's caller, its nonce goes into the job id).
         calldata
             ABI encoding of ``(model_id, dataset_ref, total_rounds, min_participants,
             hyperparams)``.
@@ -523,8 +784,8 @@ class Executor:
             If the caller's balance is below ``value``.
         """
         # DECODE: the envelope (only its length; the calldata is decoded after gas).
-        caller = Address(caller)
-        nonce_value = U64(nonce)
+        caller = sender.address
+        nonce_value = sender.nonce
         escrow = U256(value)
         limit = U64(gas_limit)
         calldata = bytes(calldata)
@@ -542,15 +803,7 @@ class Executor:
             # WORK: decode and check the request, check the nonce, derive the job id.
             request = decode_train_request(calldata)
             hyperparams = check_train_request(request)
-            expected = self.store.next_nonce(caller)
-            if nonce_value < expected:
-                raise NonceReplayError(
-                    f"nonce {nonce_value} of {caller.to_hex()} was already used; next is {expected}"
-                )
-            if nonce_value > expected:
-                raise NonceGapError(
-                    f"nonce {nonce_value} of {caller.to_hex()} skips ahead; next is {expected}"
-                )
+            self._check_nonce(sender)
             job_id = compute_job_id(self.store.chain_id(), caller, nonce_value, calldata)
             if self.store.job(job_id) is not None:
                 raise StateError(f"job id {job_id.to_hex()} exists already")
@@ -583,7 +836,7 @@ class Executor:
             self.store.set_balance(caller, caller_balance)
             self.store.set_funds(job_id, FundsRow(escrow, U256(0), escrow, U256(0)))
             self._checkpoint("request:after_escrow")
-            self.store.set_next_nonce(caller, U64(nonce_value + 1))
+            self._use_nonce(sender)
             self._checkpoint("request:after_nonce")
             root = self._commit(at, job_id)
         self._checkpoint("commit:after")
@@ -593,16 +846,16 @@ class Executor:
 
     # -- fund ----------------------------------------------------------------------------------
 
-    def fund(self, job_id: Bytes32, funder: Address, amount: int, height: int) -> CallReceipt:
+    def _fund(self, sender: Sender, job_id: Bytes32, amount: int, height: int) -> CallReceipt:
         """Move more wei from the job's requester into the job's escrow.
 
         Parameters
         ----------
         job_id
             An open job.
-        funder
-            The job's requester (the caller of its TRAIN_REQUEST); nobody else funds a job, so
-            that the escrow left when the job ends has one owner to go back to.
+        sender
+            The job's requester (its address is the caller of the TRAIN_REQUEST); nobody else
+            funds a job, so that the escrow left when the job ends has one owner to go back to.
         amount
             Wei to deposit; positive.
         height
@@ -624,11 +877,12 @@ class Executor:
         """
         # DECODE
         job_id = Bytes32(job_id)
-        funder = Address(funder)
+        funder = sender.address
         deposit = U256(amount)
 
         with self.store.transaction():
             at = self._check_height(height)
+            self._check_nonce(sender)
             job = self._open_job(job_id)
 
             # WORK
@@ -647,6 +901,7 @@ class Executor:
             )
 
             # WRITE STATE
+            self._use_nonce(sender)
             self.store.set_balance(funder, balance)
             self._checkpoint("fund:after_escrow")
             self.store.set_funds(job_id, new_funds)
@@ -658,23 +913,24 @@ class Executor:
 
     # -- join ----------------------------------------------------------------------------------
 
-    def join(
+    def _join(
         self,
+        sender: Sender,
         job_id: Bytes32,
-        pubkey: Bytes48,
         stake: int,
         dataset_commitment: Bytes32,
         num_samples: int,
+        proof_of_possession: bytes,
         height: int,
     ) -> CallReceipt:
         """Add a trainer to a job before its round 0 opens.
 
         Parameters
         ----------
+        sender
+            The trainer: its compressed BLS12-381 G1 key (48 bytes) joins.
         job_id
             The job.
-        pubkey
-            The trainer's compressed BLS12-381 G1 public key (48 bytes).
         stake
             The trainer's stake in wei; positive, moved from the trainer's balance (the account
             of its key) into the job until the job ends.
@@ -682,6 +938,8 @@ class Executor:
             Merkle root of the trainer's batch commitments; non-zero.
         num_samples
             Number of samples in the trainer's dataset, in ``[1, MAX_SAMPLES_PER_TRAINER]``.
+        proof_of_possession
+            ``PopProve`` of the trainer's key (96 bytes).
         height
             Block height of the call.
 
@@ -692,6 +950,9 @@ class Executor:
 
         Raises
         ------
+        ProofOfPossessionError
+            If the proof of possession does not verify under the sender's key (before any state
+            is read).
         UnknownJobError, JobClosedError
             If the job does not exist or is not open.
         DeadlineError
@@ -708,16 +969,22 @@ class Executor:
         """
         # DECODE
         job_id = Bytes32(job_id)
-        pubkey = Bytes48(pubkey)
+        pubkey = sender.key
         stake_value = U256(stake)
         dataset_commitment = Bytes32(dataset_commitment)
         samples = U64(num_samples)
+        if not possession_valid(bytes(pubkey), bytes(proof_of_possession)):
+            raise ProofOfPossessionError(
+                f"the join carries no valid proof of possession of {pubkey.to_hex()}"
+            )
 
         with self.store.transaction():
             at = self._check_height(height)
+            self._check_nonce(sender)
             job = self._open_job(job_id)
             round0 = self.store.round(job_id, U64(0))
-            assert round0 is not None
+            if round0 is None:
+                raise StateError(f"job {job_id.to_hex()} has no round 0")
 
             # WORK: cheap checks first, the curve check last.
             if job.row.current_round != 0 or at >= round0.open_height:
@@ -743,6 +1010,7 @@ class Executor:
             balance = self._debit(pubkey, stake_value, "the stake")
 
             # WRITE STATE
+            self._use_nonce(sender)
             self.store.insert_trainer(
                 job_id,
                 TrainerRow(
@@ -760,11 +1028,11 @@ class Executor:
 
     # -- submit --------------------------------------------------------------------------------
 
-    def submit(
+    def _submit(
         self,
+        sender: Sender,
         job_id: Bytes32,
         round_number: int,
-        trainer: Bytes48,
         trajectory_root: Bytes32,
         steps: int,
         update_commitment: Bytes32,
@@ -775,8 +1043,10 @@ class Executor:
 
         Parameters
         ----------
-        job_id, round_number, trainer
-            The job, its current round, and a trainer that joined it.
+        sender
+            The trainer (its key joined the job); only its own key submits for it.
+        job_id, round_number
+            The job and its current round.
         trajectory_root
             Merkle root of the trainer's SGD trajectory; non-zero.
         steps
@@ -808,7 +1078,7 @@ class Executor:
         # DECODE
         job_id = Bytes32(job_id)
         number = U64(round_number)
-        trainer = Bytes48(trainer)
+        trainer = sender.key
         trajectory_root = Bytes32(trajectory_root)
         step_count = U32(steps)
         update_commitment = Bytes32(update_commitment)
@@ -816,6 +1086,7 @@ class Executor:
 
         with self.store.transaction():
             at = self._check_height(height)
+            self._check_nonce(sender)
             job = self._open_job(job_id)
             rnd = self._current_round(job, number)
             self._joined(job, trainer)
@@ -838,6 +1109,7 @@ class Executor:
                     f"trajectory has {step_count} steps; the job's steps_per_round is "
                     f"{hp.steps_per_round}"
                 )
+            _check_update_range(payload, hp)
             payload_commitment = self._payload_commitment(payload, hp)
             if payload_commitment != update_commitment:
                 raise SubmissionError(
@@ -846,6 +1118,7 @@ class Executor:
                 )
 
             # WRITE STATE
+            self._use_nonce(sender)
             self.store.insert_submission(
                 job_id, number,
                 SubmissionRow(
@@ -862,75 +1135,102 @@ class Executor:
         # OUTPUT
         return CallReceipt(state_root=root)
 
-    # -- beacon --------------------------------------------------------------------------------
+    # -- reveal: the block's RANDAO reveal, which fixes the due beacons --------------------------
 
-    def beacon(
-        self, job_id: Bytes32, round_number: int, value: Bytes32, height: int
-    ) -> CallReceipt:
-        """Reveal the challenge seed of the current round, once, after its submit deadline.
+    def reveal(self, signature: bytes, height: int) -> RevealReceipt:
+        """Mix block ``height``'s RANDAO reveal into the chain's mix and fix the due beacons.
+
+        This is a step of block production, not a transaction: the block at ``height`` is
+        produced by ``validators[height mod n]`` (the chain's genesis list), and its reveal is
+        that validator's BLS signature of :func:`~pot.chain.tx.reveal_message` (chain id,
+        height). A BLS signature is unique for its key and message, so the producer cannot grind
+        it: it can only reveal or withhold. The mix becomes
+        :func:`~pot.protocol.challenge.mix_reveal` of the old mix and the reveal. Then every open
+        job's current round without a beacon whose ``submit_deadline + BEACON_DELAY_BLOCKS <=
+        height`` gets ``beacon = round_beacon(chain_id, job_id, round, mix)``: the first block at
+        or after that height fixes it, and nobody calls for it or chooses it.
 
         Parameters
         ----------
-        job_id, round_number
-            The job and its current round.
-        value
-            The beacon; non-zero.
+        signature
+            The producer's reveal (96 bytes).
         height
-            Block height of the call.
+            The block's height: above the last revealed block.
 
         Returns
         -------
-        CallReceipt
-            The new state root.
+        RevealReceipt
+            The new mix, the beacons fixed (job id -> (round, beacon)), and the new state root.
 
         Raises
         ------
-        UnknownJobError, JobClosedError, RoundError
-            If the job or round is not the right one.
-        BeaconError
-            If the beacon is zero or the round's beacon was revealed already.
-        DeadlineError
-            If ``height`` is outside ``(submit_deadline, proof_deadline]``.
+        RevealError
+            If the chain has no validators, a block at ``height`` or above already revealed, or
+            the signature is not the scheduled producer's reveal of ``height``.
+        HeightError
+            If ``height`` is below the last committed height.
         """
         # DECODE
-        job_id = Bytes32(job_id)
-        number = U64(round_number)
-        value = Bytes32(value)
+        signature = bytes(signature)
+        block = U64(height)
 
         with self.store.transaction():
-            at = self._check_height(height)
-            job = self._open_job(job_id)
-            rnd = self._current_round(job, number)
+            at = self._check_height(block)
 
-            # WORK
-            if rnd.beacon is not None:
-                raise BeaconError(
-                    f"the beacon of round {number} was revealed at height {rnd.beacon_height}"
+            # WORK: the producer's reveal, the mix, the due beacons.
+            validators = self.store.validators()
+            if not validators:
+                raise RevealError("this chain has no validators; no block can reveal")
+            mix, last = self.store.randao()
+            if last is not None and at <= last:
+                raise RevealError(
+                    f"block {last} revealed already; the next reveal must be above it, the call "
+                    f"is at {at}"
                 )
-            if value.is_zero():
-                raise BeaconError("beacon is zero")
-            if not rnd.submit_deadline < at <= rnd.proof_deadline:
-                raise DeadlineError(
-                    f"round {number} takes its beacon at heights ({rnd.submit_deadline}, "
-                    f"{rnd.proof_deadline}]; the call is at {at}"
+            producer = validators[at % len(validators)]
+            message = reveal_message(self.store.chain_id(), at)
+            if len(signature) != 96 or not bls_verify(bytes(producer), message, signature):
+                raise RevealError(
+                    f"the reveal of block {at} is not a signature of its producer "
+                    f"{producer.to_hex()}"
                 )
+            new_mix = Bytes32(mix_reveal(bytes(mix), signature))
+            chain = self.store.chain_id()
+            fixed: dict[Bytes32, tuple[U64, Bytes32]] = {}
+            for job_id in self.store.job_ids():
+                row = self.store.job(job_id)
+                if row is None or row.status != "open":
+                    continue
+                rnd = self.store.round(job_id, row.current_round)
+                if rnd is None or rnd.beacon is not None:
+                    continue
+                if at >= rnd.submit_deadline + BEACON_DELAY_BLOCKS:
+                    fixed[job_id] = (
+                        rnd.round,
+                        Bytes32(round_beacon(int(chain), bytes(job_id), int(rnd.round),
+                                             bytes(new_mix))),
+                    )
 
             # WRITE STATE
-            self.store.set_beacon(job_id, number, value, at)
-            self._checkpoint("beacon:after_beacon")
-            root = self._commit(at, job_id)
+            self.store.set_randao(new_mix, at)
+            self._checkpoint("reveal:after_mix")
+            for job_id, (number, beacon) in fixed.items():
+                self.store.set_beacon(job_id, number, beacon, at)
+            root = self._commit(at, *fixed)
         self._checkpoint("commit:after")
 
         # OUTPUT
-        return CallReceipt(state_root=root)
+        return RevealReceipt(mix=new_mix, beacons=fixed, state_root=root)
 
     # -- submit_proof --------------------------------------------------------------------------
 
     def _proof_context(
-        self, job_id: Bytes32, number: U64, trainer: Bytes48, height: int
+        self, sender: Sender, job_id: Bytes32, number: U64, height: int
     ) -> SubmissionContext:
         """Check that a proof may land now and build the verifier's context."""
         at = self._check_height(height)
+        self._check_nonce(sender)
+        trainer = sender.key
         job = self._open_job(job_id)
         rnd = self._current_round(job, number)
         joined = self._joined(job, trainer)
@@ -964,15 +1264,26 @@ class Executor:
     def _judge(self, verify: Verifier, bundle: bytes, context: SubmissionContext) -> tuple[
         VerdictStatus, str, U64
     ]:
-        """Run the verifier; turn whatever it does into (verdict, reason, verified samples)."""
+        """Run the verifier; turn its verdict into (verdict, reason, verified samples).
+
+        Only a judgement of the bundle becomes a verdict. A fault of this node (the verifier
+        crashes, runs out of memory, or returns something that is not a verdict) says nothing
+        about the bundle and another node would not see it, so it never enters the state: the
+        call reverts with ``VerifierFaultError`` and may be retried.
+        """
         try:
             verdict = verify(bundle, context)
         except NoVerifierError:
             raise  # the node cannot judge: revert, record nothing
         except PotError:
             return "rejected", REASON_MALFORMED, U64(0)
-        except Exception:
-            return "rejected", REASON_VERIFIER_ERROR, U64(0)
+        except Exception as e:  # MemoryError included: node-local, never consensus state
+            raise VerifierFaultError(
+                f"the verifier failed ({type(e).__name__}: {e}); nothing is recorded, retry"
+            ) from e
+        fault = VerifierFaultError(
+            "the verifier returned something that is not a valid verdict; nothing is recorded"
+        )
         if (
             not isinstance(verdict, Verdict)
             or not isinstance(verdict.ok, bool)
@@ -981,26 +1292,29 @@ class Executor:
             or isinstance(verdict.verified_samples, bool)
             or not isinstance(verdict.verified_samples, int)
         ):
-            return "rejected", REASON_BAD_VERDICT, U64(0)
+            raise fault
         if verdict.ok:
             if verdict.reason != REASON_OK or not (
                 MIN_VERIFIED_SAMPLES <= verdict.verified_samples <= MAX_VERIFIED_SAMPLES
             ):
-                return "rejected", REASON_BAD_VERDICT, U64(0)
-            return "accepted", REASON_OK, U64(verdict.verified_samples)
-        if verdict.reason == REASON_OK:
-            return "rejected", REASON_BAD_VERDICT, U64(0)
+                raise fault
+            return "accepted", REASON_OK, U64(min(verdict.verified_samples, MAX_WEIGHT_SAMPLES))
+        if verdict.reason == REASON_OK or verdict.reason in VALIDATOR_SIDE_REASONS:
+            raise fault
         return "rejected", verdict.reason, U64(0)
 
-    def submit_proof(
-        self, job_id: Bytes32, round_number: int, trainer: Bytes48, bundle: bytes, height: int
+    def _submit_proof(
+        self, sender: Sender, job_id: Bytes32, round_number: int, bundle: bytes, height: int
     ) -> ProofReceipt:
         """Judge a trainer's proof bundle with the verifier and record the verdict.
 
         Parameters
         ----------
-        job_id, round_number, trainer
-            The job, its current round, and a trainer with an unjudged submission in it.
+        sender
+            The trainer, with an unjudged submission in the round; only its own key proves for
+            it, so nobody else can have a bundle judged in its name.
+        job_id, round_number
+            The job and its current round.
         bundle
             The proof bundle, at most ``MAX_BUNDLE_BYTES``; only its keccak256 is stored.
         height
@@ -1033,19 +1347,20 @@ class Executor:
         verify, bundle = self._decode_bundle(bundle)
         job_id = Bytes32(job_id)
         number = U64(round_number)
-        trainer = Bytes48(trainer)
+        trainer = sender.key
         with self.store.snapshot():
-            context = self._proof_context(job_id, number, trainer, height)
+            context = self._proof_context(sender, job_id, number, height)
 
         # WORK: the verifier runs without holding the write lock.
         verdict, reason, samples = self._judge(verify, bundle, context)
 
         with self.store.transaction():
-            if self._proof_context(job_id, number, trainer, height) != context:
+            if self._proof_context(sender, job_id, number, height) != context:
                 raise StateError("the submission's context changed while its proof was verified")
             at = U64(height)
 
             # WRITE STATE
+            self._use_nonce(sender)
             self.store.set_verdict(
                 job_id, number, trainer, verdict, reason, samples, Bytes32(keccak(bundle)), at
             )
@@ -1111,101 +1426,21 @@ class Executor:
         funds: FundsRow,
         at: U64,
         closing: bool,
-    ) -> _Payments:
-        """Run the settler, check that its decision conserves wei, and compute what to write.
-
-        When ``closing`` (the job ends with this round) the stakes left go back to the trainers,
-        the escrow left to the requester and the pool to the training-pool carry.
-        """
+    ) -> Payments:
+        """Run the settler hook, then :func:`settle_round` on the values read from the state."""
         try:
             out = self._settle(settlement)
         except Exception as e:
             raise FinalizeError(f"the settler failed: {e}") from e
-        if not isinstance(out, SettlementOutput):
-            raise FinalizeError("the settler must return a SettlementOutput")
-        by_key = {t.pubkey: t for t in trainers}
-        status = {o.trainer: o.status for o in settlement.trainers}
-        draw = out.escrow_draw_wei
-        if isinstance(draw, bool) or not isinstance(draw, int) or not 0 <= draw <= funds.escrow:
-            raise FinalizeError(
-                f"the settler draws {draw!r} wei from an escrow of {funds.escrow}"
-            )
-        stakes = {t.pubkey: t.stake for t in trainers}
-        earned = {t.pubkey: t.rewards for t in trainers}
-        accounts: dict[Account, U256] = {}
-        slashes: list[SlashRow] = []
-        record: dict[str, Any] = {
-            "pool_wei": int(funds.pool), "escrow_draw_wei": draw, "rewards": {}, "slashes": {},
-        }
-        for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
-            for key, amount in amounts.items():
-                if key not in by_key:
-                    raise FinalizeError(f"the settler names {key!r}, not a trainer of the job")
-                if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-                    raise FinalizeError(f"the settler gave {kind} {amount!r}; wei must be >= 0")
-        paid = sum(out.rewards.values())
-        if paid > funds.pool + draw:
-            raise FinalizeError(
-                f"the settler pays {paid} wei from a pool of {funds.pool} plus a draw of {draw}"
-            )
-        for kind, amounts in (("rewards", out.rewards), ("slashes", out.slashes)):
-            for key, amount in sorted(amounts.items()):
-                key = Bytes48(key)
-                if kind == "rewards":
-                    earned[key] = U256(earned[key] + amount)
-                    accounts[key] = U256(accounts.get(key, self.store.balance(key)) + amount)
-                else:
-                    offence = _OFFENCES.get(status[key])
-                    if offence is None:
-                        raise FinalizeError(
-                            f"the settler slashes {key.to_hex()}, which is {status[key]}; only "
-                            "rejected or unproven trainers are slashed"
-                        )
-                    if amount > stakes[key]:
-                        raise FinalizeError(
-                            f"the settler slashes {amount} wei from a stake of {stakes[key]}"
-                        )
-                    stakes[key] = U256(stakes[key] - amount)
-                    slashes.append(
-                        SlashRow(
-                            round=settlement.round, trainer=key, offence=offence,
-                            amount=U256(amount), slash_height=at,
-                            release_height=U64(release_block(int(at))), status="pending",
-                        )
-                    )
-                record[kind][key.to_hex()] = int(amount)
-        escrow = U256(funds.escrow - draw)
-        pool = U256(funds.pool + draw - paid)
-        record["carry_wei"] = int(pool)
-        economics = self.store.economics()
-        record["close"] = None
-        if closing:
-            returned: dict[str, int] = {}
-            for key, stake in stakes.items():
-                if stake:
-                    accounts[key] = U256(accounts.get(key, self.store.balance(key)) + stake)
-                    returned[key.to_hex()] = int(stake)
-                stakes[key] = U256(0)
-            caller = job.row.caller
-            accounts[caller] = U256(accounts.get(caller, self.store.balance(caller)) + escrow)
-            record["close"] = {
-                "stakes_returned": returned, "escrow_refund_wei": int(escrow),
-                "pool_to_training_pool_wei": int(pool),
-            }
-            economics = replace(
-                economics, training_pool_carry=U256(economics.training_pool_carry + pool)
-            )
-            escrow, pool = U256(0), U256(0)
-        return _Payments(
-            trainers={k: (stakes[k], earned[k]) for k in by_key},
-            accounts=accounts,
-            slashes=slashes,
-            funds=FundsRow(escrow=escrow, pool=pool, funded=funds.funded, emitted=funds.emitted),
-            economics=economics,
-            record=record,
-        )
+        caller = job.row.caller
+        balances: dict[Account, U256] = {t.pubkey: self.store.balance(t.pubkey) for t in trainers}
+        balances[caller] = self.store.balance(caller)
+        return settle_round(settlement, out, trainers, funds, self.store.economics(), balances,
+                            caller, at, closing)
 
-    def finalize_round(self, job_id: Bytes32, round_number: int, height: int) -> FinalizeReceipt:
+    def _finalize_round(
+        self, sender: Sender, job_id: Bytes32, round_number: int, height: int
+    ) -> FinalizeReceipt:
         """Close the current round: aggregate the accepted updates, settle, open the next round.
 
         The settler's decision is applied in the same transaction: the escrow draw moves into the
@@ -1216,6 +1451,8 @@ class Executor:
 
         Parameters
         ----------
+        sender
+            Anyone (the transaction only spends the sender's nonce).
         job_id, round_number
             The job and its current round.
         height
@@ -1246,6 +1483,7 @@ class Executor:
 
         with self.store.transaction():
             at = self._check_height(height)
+            self._check_nonce(sender)
             job = self._open_job(job_id)
             rnd = self._current_round(job, number)
             hp = job.hyperparams
@@ -1316,6 +1554,7 @@ class Executor:
             )
 
             # WRITE STATE: the round's outcome, the money, the job and its next round, roots.
+            self._use_nonce(sender)
             self.store.close_round(
                 job_id, number, outcome, at, model, commitment, info
             )
@@ -1331,7 +1570,8 @@ class Executor:
             self.store.set_economics(payments.economics)
             self._checkpoint("finalize:after_settlement")
             if job_status == "open":
-                assert commitment is not None
+                if commitment is None:
+                    raise StateError("a finalized round must have a global commitment")
                 next_number = U64(number + 1)
                 submit_deadline = U64(at + hp.submit_blocks)
                 self.store.insert_round(
@@ -1445,13 +1685,15 @@ class Executor:
 
     # -- release_slash -------------------------------------------------------------------------
 
-    def release_slash(
-        self, job_id: Bytes32, round_number: int, trainer: Bytes48, height: int
+    def _release_slash(
+        self, sender: Sender, job_id: Bytes32, round_number: int, trainer: bytes, height: int
     ) -> CallReceipt:
         """Move a pending slash into the insurance fund once its challenge window has passed.
 
         Parameters
         ----------
+        sender
+            Anyone (the transaction only spends the sender's nonce).
         job_id, round_number, trainer
             The slashed offence: a trainer in a round of a job (in any status).
         height
@@ -1479,6 +1721,7 @@ class Executor:
 
         with self.store.transaction():
             at = self._check_height(height)
+            self._check_nonce(sender)
             self.load_job(job_id)
 
             # WORK
@@ -1496,6 +1739,7 @@ class Executor:
             fund = U256(economics.insurance_fund + slash.amount)
 
             # WRITE STATE
+            self._use_nonce(sender)
             self.store.set_slash_status(job_id, number, trainer, "released")
             self._checkpoint("release:after_slash")
             self.store.set_economics(replace(economics, insurance_fund=fund))
@@ -1511,12 +1755,10 @@ class Executor:
         self, verify: Verifier, bundle: bytes, context: SubmissionContext, what: str
     ) -> tuple[VerdictStatus, str, U64]:
         """Re-run the verifier on a judged bundle; a verifier fault decides nothing either way."""
-        verdict, reason, samples = self._judge(verify, bundle, context)
-        if reason in VALIDATOR_SIDE_REASONS:
-            raise VerifierFaultError(
-                f"the verifier failed on the {what} bundle ({reason}); nothing is decided"
-            )
-        return verdict, reason, samples
+        try:
+            return self._judge(verify, bundle, context)
+        except VerifierFaultError as e:
+            raise VerifierFaultError(f"on the {what} bundle: {e}") from e
 
     @staticmethod
     def _check_bundle_hash(sub: SubmissionRow, number: U64, bundle_hash: Bytes32) -> None:
@@ -1529,10 +1771,12 @@ class Executor:
             )
 
     def _appeal_check(
-        self, job_id: Bytes32, number: U64, trainer: Bytes48, bundle_hash: Bytes32, height: int
+        self, sender: Sender, job_id: Bytes32, number: U64, bundle_hash: Bytes32, height: int
     ) -> tuple[U64, Job, TrainerRow, SlashRow, SubmissionContext]:
         """Check that an appeal may be heard now; return its height, job, trainer, slash, context."""
         at = self._check_height(height)
+        self._check_nonce(sender)
+        trainer = sender.key
         job = self.load_job(job_id)
         joined = self._joined(job, trainer)
         slash = self.store.slash(job_id, number, trainer)
@@ -1561,8 +1805,8 @@ class Executor:
         self._check_bundle_hash(sub, number, bundle_hash)
         return at, job, joined, slash, _submission_context(job, rnd, joined, sub)
 
-    def appeal(
-        self, job_id: Bytes32, round_number: int, trainer: Bytes48, bundle: bytes, height: int
+    def _appeal(
+        self, sender: Sender, job_id: Bytes32, round_number: int, bundle: bytes, height: int
     ) -> ClaimReceipt:
         """Re-verify a slashed trainer's rejected bundle; if it now passes, void the slash.
 
@@ -1578,8 +1822,10 @@ class Executor:
 
         Parameters
         ----------
-        job_id, round_number, trainer
-            The slashed submission: a trainer in a round of a job (in any status).
+        sender
+            The slashed trainer; only its own key appeals for it.
+        job_id, round_number
+            The slashed submission's job (in any status) and round.
         bundle
             The proof bundle, the same bytes that were judged (at most ``MAX_BUNDLE_BYTES``).
         height
@@ -1617,10 +1863,10 @@ class Executor:
         verify, bundle = self._decode_bundle(bundle)
         job_id = Bytes32(job_id)
         number = U64(round_number)
-        trainer = Bytes48(trainer)
+        trainer = sender.key
         bundle_hash = Bytes32(keccak(bundle))
         with self.store.snapshot():
-            *_, context = self._appeal_check(job_id, number, trainer, bundle_hash, height)
+            *_, context = self._appeal_check(sender, job_id, number, bundle_hash, height)
 
         # WORK: the verifier runs without holding the write lock; only an acceptance upholds.
         verdict, reason, samples = self._rejudge(verify, bundle, context, "appealed")
@@ -1632,7 +1878,7 @@ class Executor:
 
         with self.store.transaction():
             at, job, joined, slash, again = self._appeal_check(
-                job_id, number, trainer, bundle_hash, height
+                sender, job_id, number, bundle_hash, height
             )
             if again != context:
                 raise StateError("the submission's context changed while its bundle was verified")
@@ -1644,6 +1890,7 @@ class Executor:
             )
 
             # WRITE STATE: the slash voided, its amount back to the trainer, the claim, roots.
+            self._use_nonce(sender)
             self.store.set_slash_status(job_id, number, trainer, "voided")
             self._checkpoint("appeal:after_slash")
             if credited_to == "stake":
@@ -1660,11 +1907,13 @@ class Executor:
         return ClaimReceipt(claim=claim, slash=replace(slash, status="voided"), state_root=root)
 
     def _fraud_check(
-        self, job_id: Bytes32, number: U64, trainer: Bytes48, bundle_hash: Bytes32, height: int
+        self, sender: Sender, job_id: Bytes32, number: U64, trainer: Bytes48,
+        bundle_hash: Bytes32, height: int,
     ) -> tuple[U64, Job, TrainerRow, U256, SubmissionContext]:
         """Check that a fraud claim may be heard now; return its height, job, trainer, reward
         in the round, and context."""
         at = self._check_height(height)
+        self._check_nonce(sender)
         job = self.load_job(job_id)
         joined = self._joined(job, trainer)
         rnd = self.store.round(job_id, number)
@@ -1698,13 +1947,13 @@ class Executor:
         self._check_bundle_hash(sub, number, bundle_hash)
         return at, job, joined, U256(reward), _submission_context(job, rnd, joined, sub)
 
-    def prove_fraud(
+    def _prove_fraud(
         self,
+        sender: Sender,
         job_id: Bytes32,
         round_number: int,
-        trainer: Bytes48,
+        trainer: bytes,
         bundle: bytes,
-        claimant: Account,
         height: int,
     ) -> ClaimReceipt:
         """Show that an accepted, rewarded bundle is a fraud: the verifier now rejects it.
@@ -1730,8 +1979,8 @@ class Executor:
             The accepted submission: a trainer in a finalized round of a job (in any status).
         bundle
             The bundle that was accepted, the same bytes (at most ``MAX_BUNDLE_BYTES``).
-        claimant
-            The account that shows the fraud (recorded; the payout goes to the requester).
+        sender
+            The claimant: its address is recorded (the payout goes to the requester).
         height
             Block height of the call.
 
@@ -1747,7 +1996,7 @@ class Executor:
         BundleTooLargeError
             If the bundle is longer than ``MAX_BUNDLE_BYTES``.
         OutOfRangeError
-            If ``claimant`` is neither a 20-byte address nor a 48-byte key.
+            If ``trainer`` is not a 48-byte key.
         UnknownJobError, UnknownTrainerError, NoSubmissionError
             If the job, the trainer or its submission in that round is not there.
         NotFinalizedError
@@ -1772,10 +2021,10 @@ class Executor:
         job_id = Bytes32(job_id)
         number = U64(round_number)
         trainer = Bytes48(trainer)
-        claimant = account_of(bytes(claimant))
+        claimant = sender.address
         bundle_hash = Bytes32(keccak(bundle))
         with self.store.snapshot():
-            *_, context = self._fraud_check(job_id, number, trainer, bundle_hash, height)
+            *_, context = self._fraud_check(sender, job_id, number, trainer, bundle_hash, height)
 
         # WORK: the verifier runs without holding the write lock; only a rejection proves.
         verdict, reason, _ = self._rejudge(verify, bundle, context, "accused")
@@ -1787,7 +2036,7 @@ class Executor:
 
         with self.store.transaction():
             at, job, joined, reward, again = self._fraud_check(
-                job_id, number, trainer, bundle_hash, height
+                sender, job_id, number, trainer, bundle_hash, height
             )
             if again != context:
                 raise StateError("the submission's context changed while its bundle was verified")
@@ -1807,6 +2056,7 @@ class Executor:
             )
 
             # WRITE STATE: the payout, the slash, the claim, the roots.
+            self._use_nonce(sender)
             self.store.set_economics(
                 replace(economics, insurance_fund=U256(economics.insurance_fund - payout))
             )

@@ -21,7 +21,8 @@ GAS_TRAIN_REQUEST_PER_BYTE = 12
 MAX_CALLDATA_BYTES = 128 * 1024
 
 # The most a TRAIN_REQUEST can cost; it must fit the U64 gas counter.
-assert GAS_TRAIN_REQUEST_BASE + GAS_TRAIN_REQUEST_PER_BYTE * MAX_CALLDATA_BYTES < 2**64
+if GAS_TRAIN_REQUEST_BASE + GAS_TRAIN_REQUEST_PER_BYTE * MAX_CALLDATA_BYTES >= 2**64:
+    raise AssertionError("the largest TRAIN_REQUEST charge must fit a uint64")
 
 
 def train_request_gas(calldata_length: int) -> U64:

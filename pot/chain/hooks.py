@@ -4,13 +4,13 @@ The executor calls out at three places, and each is a plain function injected in
 :class:`pot.chain.executor.Executor`:
 
 ``verify(bundle, context) -> Verdict``
-    Judges a trainer's proof bundle for one round. pot's verifier is plugged in here. Whatever it
-    raises is recorded as a rejection, never a crash (see :mod:`pot.chain.executor`).
+    Judges a trainer's proof bundle for one round. pot's verifier is plugged in here. A
+    :class:`~pot.errors.PotError` it raises is recorded as a ``malformed`` rejection; any other
+    fault of it reverts the call and records nothing (see :mod:`pot.chain.executor`).
 ``aggregate(updates, rule, rule_param) -> (weights, info)``
     Turns the accepted updates of a round into the next global model. The default,
-    :func:`fedavg_aggregate`, is integer FedAvg weighted by verified samples, whatever the job's
-    rule: the robust rules are filled in by a later issue, and ``info`` records which rule was
-    applied.
+    :func:`job_aggregate`, applies the job's rule with :func:`pot.aggregation.aggregate` (pot's
+    one FedAvg, integer, ties to even, weighted by verified samples, and its robust rules).
 ``settle(SettlementInput) -> SettlementOutput``
     Decides the money of a round: what the job's escrow pays in, what each trainer earns from the
     job's pool, and which rejected or unproven trainers are slashed. The executor checks that the
@@ -53,8 +53,6 @@ broke its contract. They are never slashed, and they prove nothing in an appeal 
 MIN_VERIFIED_SAMPLES = 1
 MAX_VERIFIED_SAMPLES = 1 << 40
 
-# int64 arithmetic is exact while |2 * sum(w * x) + W| < 2**63; FedAvg uses it below this bound.
-_INT64_SAFE_BOUND = 1 << 62
 
 
 @dataclass(frozen=True)
@@ -238,118 +236,74 @@ def weights_to_payload(weights: np.ndarray) -> bytes:
     return np.ascontiguousarray(weights, dtype=WEIGHT_DTYPE).tobytes()
 
 
-def _fedavg_shape(updates: Sequence[AcceptedUpdate]) -> tuple[int, int]:
-    """Check FedAvg's preconditions; return the vector length and the total weight."""
-    if not updates:
-        raise ValueError("FedAvg needs at least one update")
-    length = len(updates[0].weights)
-    if any(len(u.weights) != length for u in updates):
-        raise ValueError("FedAvg needs updates of one length")
-    if any(u.verified_samples < 1 for u in updates):
-        raise ValueError("FedAvg needs verified_samples >= 1 for every update")
-    return length, sum(int(u.verified_samples) for u in updates)
+def aggregation_params(rule: AggregationRule, rule_param: int, n_updates: int,
+                       center: np.ndarray | None = None) -> Any:
+    """The :class:`pot.aggregation.AggregationParams` of a job's ``(rule, rule_param)``.
 
-
-def _round_half_up(numerator: int, denominator: int) -> int:
-    return (2 * numerator + denominator) // (2 * denominator)
-
-
-def fedavg_reference(updates: Sequence[AcceptedUpdate]) -> list[int]:
-    """Weighted integer FedAvg, written plainly with Python integers (the reference twin).
-
-    For each coordinate ``j``: ``round(sum_i w_i * x_ij / W)`` with ``w_i`` the verified samples
-    and ``W = sum_i w_i``, rounded to the nearest integer, ties toward +infinity:
-    ``floor((2 * sum_i w_i * x_ij + W) / (2 * W))``. The result lies between the smallest and
-    largest input value of the coordinate, so it fits int64. The order of ``updates`` does not
-    matter.
-
-    Parameters
-    ----------
-    updates
-        At least one accepted update; all of one length.
-
-    Returns
-    -------
-    list[int]
-        The averaged weights.
-
-    Raises
-    ------
-    ValueError
-        If ``updates`` is empty, lengths differ, or a weight is below 1.
+    Multi-Krum takes ``f = rule_param`` and averages the ``n - f`` best-scored updates; trimmed
+    mean drops ``rule_param`` values at each end; centered clipping's radius is ``rule_param`` in
+    Q16, converted to the weights' ``2**-FRAC_BITS`` fixed point (rounded down).
     """
-    length, total = _fedavg_shape(updates)
-    result = []
-    for j in range(length):
-        numerator = sum(int(u.verified_samples) * int(u.weights[j]) for u in updates)
-        result.append(_round_half_up(numerator, total))
-    return result
+    from pot.aggregation import FRAC_BITS, AggregationParams
+
+    if rule == AggregationRule.MULTI_KRUM:
+        return AggregationParams(num_byzantine=rule_param,
+                                 num_selected=max(1, n_updates - rule_param))
+    if rule == AggregationRule.TRIMMED_MEAN:
+        return AggregationParams(num_trimmed=rule_param)
+    if rule == AggregationRule.CENTERED_CLIPPING:
+        return AggregationParams(tau=(rule_param << FRAC_BITS) >> 16, center=center)
+    return AggregationParams()
 
 
-def fedavg(updates: Sequence[AcceptedUpdate]) -> np.ndarray:
-    """Weighted integer FedAvg, vectorised; bit-identical to :func:`fedavg_reference`.
+def job_aggregate(updates: Sequence[AcceptedUpdate], rule: AggregationRule,
+                  rule_param: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """The executor's default ``aggregate`` hook: the job's rule, from :mod:`pot.aggregation`.
 
-    When ``(2 * max|x| + 1) * W`` stays below 2**62 the sums are exact in int64 and numpy does them;
-    otherwise the same formula runs on Python integers (numpy object arrays).
+    This is pot's one FedAvg (and its robust rules): the executor, the node, Flower and the
+    fixtures all aggregate through :func:`pot.aggregation.aggregate`, which rounds each weighted
+    mean to the nearest integer, ties to even. Every rule weighs updates by their verified
+    samples.
 
-    Parameters
-    ----------
-    updates
-        At least one accepted update; all of one length.
-
-    Returns
-    -------
-    np.ndarray
-        int64, shape ``(param_count,)``.
-
-    Raises
-    ------
-    ValueError
-        As :func:`fedavg_reference`.
-    """
-    _, total = _fedavg_shape(updates)
-    matrix = np.stack([np.asarray(u.weights, dtype=np.int64) for u in updates])
-    magnitude = max(int(matrix.max()), -int(matrix.min())) if matrix.size else 0
-    if (2 * magnitude + 1) * total < _INT64_SAFE_BOUND:
-        weights = np.array([int(u.verified_samples) for u in updates], dtype=np.int64)
-        numerator = weights @ matrix
-        return ((2 * numerator + total) // (2 * total)).astype(np.int64)
-    weights_obj = np.array([int(u.verified_samples) for u in updates], dtype=object)
-    numerator_obj = weights_obj @ matrix.astype(object)
-    averaged = [(2 * int(n) + total) // (2 * total) for n in numerator_obj]
-    return np.array(averaged, dtype=np.int64)
-
-
-def fedavg_aggregate(
-    updates: Sequence[AcceptedUpdate], rule: AggregationRule, rule_param: int
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """The default aggregator: :func:`fedavg` over the accepted updates, whatever ``rule`` asks.
-
-    Until the robust rules land, a job that asks for Multi-Krum, the median, a trimmed mean or
-    centered clipping is aggregated with plain FedAvg, and ``info`` says so: ``rule_applied`` is
-    ``"fedavg"`` and ``rule_requested`` names the job's rule.
+    Centered clipping is centred on the coordinate-wise median of the round's accepted updates
+    (weighted by verified samples), not on the previous global model, which an aggregator hook
+    does not see; ``info["center"]`` records it (``"coordinate_median"``).
 
     Parameters
     ----------
     updates
-        The accepted updates of the round, sorted by trainer public key.
+        The accepted updates of the round, sorted by trainer key; values within
+        ``pot.aggregation.MAX_ABS_VALUE`` (``submit`` refuses others) and verified samples whose
+        sum is at most ``MAX_TOTAL_SAMPLES`` (the executor caps each).
     rule, rule_param
         The job's aggregation rule and its parameter.
 
     Returns
     -------
-    tuple[np.ndarray, dict[str, Any]]
-        The new global weights (int64) and ``info`` (JSON-ready: strings and integers).
+    tuple[np.ndarray, dict]
+        The new global weights (int64, ``param_count``) and the rule's evidence plus
+        ``excluded``: the trainers (``0x`` hex) whose update did not enter the aggregate.
+
+    Raises
+    ------
+    AggregationError
+        If the updates break the rule's preconditions (e.g. Multi-Krum's ``n >= 2f + 3``).
     """
-    weights = fedavg(updates)
-    info: dict[str, Any] = {
-        "rule_applied": "fedavg",
-        "rule_requested": AggregationRule(rule).name.lower(),
-        "rule_param": int(rule_param),
-        "updates": len(updates),
-        "total_weight": sum(int(u.verified_samples) for u in updates),
-        "rounding": "nearest, ties toward +inf",
-    }
+    from pot.aggregation import Update, aggregate
+
+    ups = [Update(bytes(u.trainer), np.asarray(u.weights, dtype=np.int64), int(u.verified_samples))
+           for u in updates]
+    center = None
+    if rule == AggregationRule.CENTERED_CLIPPING:
+        center, _ = aggregate(int(AggregationRule.MEDIAN), ups, aggregation_params(
+            AggregationRule.MEDIAN, 0, len(ups)))
+    weights, evidence = aggregate(int(rule), ups, aggregation_params(rule, rule_param, len(ups),
+                                                                     center))
+    info: dict[str, Any] = dict(evidence)
+    selected = set(evidence["selected"])
+    info["excluded"] = ["0x" + t for t in evidence["trainers"] if t not in selected]
+    if rule == AggregationRule.CENTERED_CLIPPING:
+        info["center"] = "coordinate_median"
     return weights, info
 
 

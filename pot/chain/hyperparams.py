@@ -107,7 +107,13 @@ _LAYOUT = (
     (HYPERPARAMS_V1_BYTES, 0),
 )
 for (_start, _width), (_next, _) in itertools.pairwise(_LAYOUT):
-    assert _start + _width == _next, f"hyperparams layout breaks at offset {_next}"
+    if _start + _width != _next:
+        raise AssertionError(f"hyperparams layout breaks at offset {_next}")
+
+
+MIN_CLIPPING_RADIUS_Q16 = 8
+"""Smallest centered-clipping radius (Q16): 8 / 2**16 = 2**-13, one unit of the weights' fixed
+point (``pot.aggregation.FRAC_BITS`` = 13); below it the aggregation's ``tau`` is 0."""
 
 
 def check_hyperparams(hp: Hyperparams) -> None:
@@ -156,6 +162,15 @@ def check_hyperparams(hp: Hyperparams) -> None:
         raise HyperparamsError(
             f"hyperparams: rule {hp.aggregation_rule.name} needs rule_param >= 1"
         )
+    if (
+        hp.aggregation_rule == AggregationRule.CENTERED_CLIPPING
+        and hp.rule_param < MIN_CLIPPING_RADIUS_Q16
+    ):
+        raise HyperparamsError(
+            f"hyperparams: centered clipping's radius rule_param {hp.rule_param} (Q16) is below "
+            f"{MIN_CLIPPING_RADIUS_Q16}, one unit of the weights' fixed point; no round could "
+            "be aggregated"
+        )
 
 
 def encode_hyperparams(hp: Hyperparams) -> bytes:
@@ -195,7 +210,8 @@ def encode_hyperparams(hp: Hyperparams) -> bytes:
             U32(hp.proof_blocks).to_be_bytes(),
         )
     )
-    assert len(encoded) == HYPERPARAMS_V1_BYTES
+    if len(encoded) != HYPERPARAMS_V1_BYTES:
+        raise HyperparamsError(f"encoded hyperparams are {len(encoded)} bytes, not {HYPERPARAMS_V1_BYTES}")
     return encoded
 
 

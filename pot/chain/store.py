@@ -8,12 +8,13 @@ read a consistent snapshot.
 
 Export
     :meth:`Store.export` gives the whole state as one JSON object (``EXPORT_FORMAT``): the chain
-    (``chain_id``, ``head_height``), each caller's next nonce, the economics (supply, training-pool
-    carry, insurance fund, last emission height, every account's balance and every job's escrow
-    and pool), and each job with its trainers, rounds, submissions, slashes and claims (upheld
-    appeals and proven frauds). Byte strings are ``0x`` hex, integers are JSON integers (read
-    them with an arbitrary-precision parser: amounts are uint256 wei), absent values are
-    ``null``, round numbers are decimal-string keys.
+    (``chain_id``, ``head_height``, the block producers ``validators``, the RANDAO mix
+    ``randao_mix`` and the height of its last reveal ``randao_height``), each key's next nonce,
+    the economics (supply, training-pool carry, insurance fund, last emission height, every
+    account's balance and every job's escrow and pool), and each job with its trainers, rounds,
+    submissions, slashes and claims (upheld appeals and proven frauds). Byte strings are ``0x``
+    hex, integers are JSON integers (read them with an arbitrary-precision parser: amounts are
+    uint256 wei), absent values are ``null``, round numbers are decimal-string keys.
     :meth:`Store.import_state` rebuilds a state file from an export and checks it.
 
 Money
@@ -42,7 +43,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,8 +59,8 @@ from pot.chain.request import check_train_request, compute_job_id
 from pot.errors import PotError
 from pot.jsonio import canonical_json
 
-SCHEMA_VERSION = 3
-EXPORT_FORMAT = "pot.chain.state/3"
+SCHEMA_VERSION = 4
+EXPORT_FORMAT = "pot.chain.state/4"
 BUSY_TIMEOUT_S = 30.0
 BLOB_FIELDS = frozenset({"payload", "global_model"})
 
@@ -78,7 +79,10 @@ CREATE TABLE chain (
     schema_version INTEGER NOT NULL,
     chain_id INTEGER NOT NULL,
     head_height INTEGER NOT NULL,
-    state_root BLOB NOT NULL
+    state_root BLOB NOT NULL,
+    validators BLOB NOT NULL,
+    randao_mix BLOB NOT NULL,
+    randao_height INTEGER
 );
 CREATE TABLE nonces (
     caller BLOB PRIMARY KEY,
@@ -460,7 +464,11 @@ class Store:
 
     @classmethod
     def create(
-        cls, path: str | Path, chain_id: int, alloc: Mapping[Account, int] | None = None
+        cls,
+        path: str | Path,
+        chain_id: int,
+        alloc: Mapping[Account, int] | None = None,
+        validators: Sequence[bytes] = (),
     ) -> Store:
         """Create a new state file for chain ``chain_id``, holding only the genesis allocations.
 
@@ -472,6 +480,10 @@ class Store:
             The chain id (U64).
         alloc
             Genesis balance of each account (wei); their sum is the initial supply.
+        validators
+            The block producers' BLS keys: block ``h`` is produced by ``validators[h mod n]``,
+            whose RANDAO reveal fixes the round beacons (:meth:`Executor.reveal
+            <pot.chain.executor.Executor.reveal>`); distinct, in order.
 
         Raises
         ------
@@ -485,6 +497,9 @@ class Store:
         chain = U64(chain_id)
         balances = {account_of(a): U256(v) for a, v in (alloc or {}).items()}
         supply = U256(sum(balances.values()))
+        keys = [Bytes48(v) for v in validators]
+        if len(set(keys)) != len(keys):
+            raise StateError("the validator keys must be distinct")
         if path.exists():
             raise StateError(f"state file {path} already exists")
         store = cls(cls._connect(path), path)
@@ -493,7 +508,8 @@ class Store:
                 if statement.strip():
                     store._db.execute(statement)
             store._db.execute(
-                "INSERT INTO chain VALUES (0, ?, ?, 0, ?)", (SCHEMA_VERSION, chain, b"\x00" * 32)
+                "INSERT INTO chain VALUES (0, ?, ?, 0, ?, ?, ?, NULL)",
+                (SCHEMA_VERSION, chain, b"\x00" * 32, b"".join(keys), b"\x00" * 32),
             )
             store.set_economics(EconomicsRow(supply, U256(0), U256(0), None))
             for account, balance in balances.items():
@@ -585,6 +601,22 @@ class Store:
     def set_head_height(self, height: U64) -> None:
         """Record the height of the call being committed."""
         self._db.execute("UPDATE chain SET head_height = ?", (int(height),))
+
+    def validators(self) -> list[Bytes48]:
+        """Return the block producers' keys, in schedule order."""
+        blob = bytes(self._db.execute("SELECT validators FROM chain").fetchone()[0])
+        return [Bytes48(blob[i:i + Bytes48.LENGTH]) for i in range(0, len(blob), Bytes48.LENGTH)]
+
+    def randao(self) -> tuple[Bytes32, U64 | None]:
+        """Return the RANDAO mix and the height of the last block that revealed (None: none)."""
+        mix, height = self._db.execute("SELECT randao_mix, randao_height FROM chain").fetchone()
+        return Bytes32(mix), _opt_u64(height)
+
+    def set_randao(self, mix: Bytes32, height: U64) -> None:
+        """Record the RANDAO mix after the reveal of block ``height``."""
+        self._db.execute(
+            "UPDATE chain SET randao_mix = ?, randao_height = ?", (bytes(mix), int(height))
+        )
 
     def state_root(self) -> Bytes32:
         """Return the state root recorded by the last committed call."""
@@ -1098,7 +1130,12 @@ class Store:
         }
 
     def _chain_export(self) -> dict[str, Any]:
-        return {"chain_id": int(self.chain_id()), "head_height": int(self.head_height())}
+        mix, height = self.randao()
+        return {
+            "chain_id": int(self.chain_id()), "head_height": int(self.head_height()),
+            "validators": [v.to_hex() for v in self.validators()], "randao_mix": mix.to_hex(),
+            "randao_height": None if height is None else int(height),
+        }
 
     def economics_export(self) -> dict[str, Any]:
         """Return the ``economics`` object of the export (money, accounts, job funds)."""
@@ -1214,7 +1251,10 @@ class Store:
             if export.get("format") != EXPORT_FORMAT:
                 raise StateError(f"export format is {export.get('format')!r}, not {EXPORT_FORMAT}")
             claimed = Bytes32.from_hex(export["state_root"])
-            store = cls.create(path, export["chain"]["chain_id"])
+            store = cls.create(
+                path, export["chain"]["chain_id"],
+                validators=[Bytes48.from_hex(v) for v in export["chain"]["validators"]],
+            )
         except (KeyError, TypeError, AttributeError, OutOfRangeError) as e:
             raise StateError(f"malformed state export: {e!r}") from e
         try:
@@ -1357,6 +1397,11 @@ def _load_export(
 ) -> None:
     """Insert an export's rows into an empty store, checking types and blob commitments."""
     store.set_head_height(U64(export["chain"]["head_height"]))
+    randao_height = _opt_u64(export["chain"]["randao_height"])
+    if randao_height is not None:
+        store.set_randao(Bytes32.from_hex(export["chain"]["randao_mix"]), randao_height)
+    elif not Bytes32.from_hex(export["chain"]["randao_mix"]).is_zero():
+        raise StateError("the RANDAO mix is not the genesis mix, yet no block revealed")
     for caller, nonce in export["nonces"].items():
         store.set_next_nonce(Address.from_hex(caller), U64(nonce))
     _load_economics(store, export["economics"], set(export["jobs"]))

@@ -232,3 +232,64 @@ def challenge_indices(
     """
     seed = challenge_seed(job_id, round_number, trainer_pubkey, trajectory_root, beacon)
     return sample_indices(seed, n_steps, k)
+
+
+# -- the beacon: the chain's RANDAO mix, fixed after the commit deadline ---------------------------
+
+DOMAIN_RANDAO_MIX = b"pot/v1/randao/mix".ljust(32, b"\x00")
+"""Tag of a RANDAO mix step: ``mix' = keccak256(tag ‖ mix ‖ keccak256(reveal))``."""
+DOMAIN_BEACON = b"pot/v1/beacon".ljust(32, b"\x00")
+"""Tag of a round's beacon: ``keccak256(tag ‖ uint64_be(chain_id) ‖ job_id ‖ uint64_be(round) ‖ mix)``."""
+GENESIS_RANDAO_MIX = b"\x00" * BYTES32_BYTES
+"""The RANDAO mix of a new chain, before any block's reveal."""
+BEACON_DELAY_BLOCKS = 1
+"""A round's beacon is fixed by the first block at height >= submit_deadline + this delay."""
+SIGNATURE_BYTES = 96
+"""Width of a BLS reveal (a compressed G2 signature)."""
+
+if DOMAIN_RANDAO_MIX in {DOMAIN_CHALLENGE_SEED} or len(DOMAIN_BEACON) != 32:
+    raise AssertionError("beacon domain tags must be distinct 32-byte tags")
+
+
+def _check_len(data: bytes, length: int, what: str) -> None:
+    if not isinstance(data, bytes) or len(data) != length:
+        raise ChallengeError(f"{what} must be {length} bytes")
+
+
+def mix_reveal(mix: bytes, reveal: bytes) -> bytes:
+    """Return the RANDAO mix after one block's reveal.
+
+    Parameters
+    ----------
+    mix
+        The mix before the block (32 bytes).
+    reveal
+        The block producer's BLS signature of its block height (96 bytes): unique for its key and
+        height, so the producer's only choice is to reveal it or to withhold it.
+
+    Raises
+    ------
+    ChallengeError
+        If ``mix`` is not 32 bytes or ``reveal`` is not 96 bytes.
+    """
+    _check_len(mix, BYTES32_BYTES, "RANDAO mix")
+    _check_len(reveal, SIGNATURE_BYTES, "RANDAO reveal")
+    return keccak256(DOMAIN_RANDAO_MIX + bytes(mix) + keccak256(bytes(reveal)))
+
+
+def round_beacon(chain_id: int, job_id: bytes, round_number: int, mix: bytes) -> bytes:
+    """Return a round's beacon from the RANDAO mix of the block that fixes it.
+
+    Raises
+    ------
+    ChallengeError
+        If a field has the wrong width or is out of range.
+    """
+    _check_len(job_id, BYTES32_BYTES, "job id")
+    _check_len(mix, BYTES32_BYTES, "RANDAO mix")
+    if not 0 <= chain_id <= UINT64_MAX or not 0 <= round_number <= UINT64_MAX:
+        raise ChallengeError("chain id and round must be uint64")
+    return keccak256(
+        DOMAIN_BEACON + uint64_bytes(chain_id) + bytes(job_id) + uint64_bytes(round_number)
+        + bytes(mix)
+    )
