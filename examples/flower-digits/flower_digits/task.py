@@ -20,12 +20,12 @@ import numpy as np
 from eth_hash.auto import keccak
 from flwr.app import Context
 
-from pot.chain.hyperparams import AggregationRule
+from pot.aggregation.params import RULE_BY_NAME, AggregationRule
 from pot.circuit import Circuit, build_circuit
 from pot.data import Dataset, load_dataset, train_test_split
 from pot.flower import PotTrainer
 from pot.protocol.keys import SecretKey, derive_secret_key, public_key
-from pot.simulate import RULES, split_non_iid
+from pot.simulate import split_non_iid
 from pot.spec import ModelSpec, load_spec
 from pot.trainer import LocalData
 
@@ -65,7 +65,7 @@ class JobOptions:
 
     @property
     def aggregation_rule(self) -> AggregationRule:
-        return RULES[self.rule]
+        return RULE_BY_NAME[self.rule]
 
     def circuit(self) -> Circuit:
         """The spec's circuit, built once (minutes) and then loaded from ``circuits``."""
