@@ -632,6 +632,7 @@ def prove_submit(
         "reason": receipt.reason,
         "verified_samples": int(receipt.verified_samples),
         "state_root": receipt.state_root.to_hex(),
+        "gas_used": int(receipt.gas_used),
     })
 
 

@@ -158,6 +158,7 @@ from pot.economics.errors import EconomicsError
 from pot.economics.insurance import insurance_payout
 from pot.economics.slashing import release_block, slash_amount
 from pot.errors import PotError
+from pot.evm.gas import verification_gas
 
 MAX_BLOCK_HEIGHT = 1 << 62
 MAX_SAMPLES_PER_TRAINER = 1 << 40
@@ -240,12 +241,14 @@ class CallReceipt:
 
 @dataclass(frozen=True)
 class ProofReceipt:
-    """The output of ``submit_proof``: the recorded verdict, and the new state root."""
+    """The output of ``submit_proof``: the recorded verdict, the new state root, and the EVM gas
+    the verifier's proof checks used, charged to the caller (:mod:`pot.evm.gas`)."""
 
     verdict: VerdictStatus
     reason: str
     verified_samples: U64
     state_root: Bytes32
+    gas_used: U64
 
 
 @dataclass(frozen=True)
@@ -1037,8 +1040,9 @@ class Executor:
         with self.store.snapshot():
             context = self._proof_context(job_id, number, trainer, height)
 
-        # WORK: the verifier runs without holding the write lock.
-        verdict, reason, samples = self._judge(verify, bundle, context)
+        # WORK: the verifier runs without holding the write lock; its EVM gas is charged.
+        with verification_gas() as gas_used:
+            verdict, reason, samples = self._judge(verify, bundle, context)
 
         with self.store.transaction():
             if self._proof_context(job_id, number, trainer, height) != context:
@@ -1055,7 +1059,8 @@ class Executor:
 
         # OUTPUT
         return ProofReceipt(
-            verdict=verdict, reason=reason, verified_samples=samples, state_root=root
+            verdict=verdict, reason=reason, verified_samples=samples, state_root=root,
+            gas_used=gas_used(),
         )
 
     # -- finalize_round ------------------------------------------------------------------------
