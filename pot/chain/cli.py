@@ -57,6 +57,7 @@ from pot.clikit import (
     json_option,
 )
 from pot.errors import MalformedInputError, SpecError
+from pot.evm.export import verifier_export
 from pot.jsonio import loads_limited
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -978,3 +979,6 @@ def import_command(state_path: Path, source: Any, as_json: bool) -> None:
     store = Store.import_state(state_path, export, SpecCircuits(_default_circuits()).payload_commitment)
     click.get_current_context().call_on_close(store.close)
     _emit(as_json, {"state": str(state_path), "state_root": store.state_root().to_hex()})
+
+
+chain.add_command(verifier_export)
