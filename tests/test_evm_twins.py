@@ -210,3 +210,29 @@ def test_both_backends_agree_on_a_freshly_built_tiny_proof(tiny_circuit: Circuit
         answers = {b: check_proof(tiny_circuit, p, b) for b in BACKENDS}
         assert answers["evm"] == answers["ezkl"], (mutation, answers)
         assert (answers["evm"] is None) == (mutation == "honest")
+
+
+def test_pot_verify_gives_the_same_results_with_either_backend(
+        tmp_path: Path, honest_steps: list[StepProof]) -> None:
+    from click.testing import CliRunner
+
+    from pot.cli import main
+
+    for name, mutation in (("honest", "honest"), ("padded", "append_32_zero_bytes"),
+                           ("flipped", "flip_an_evaluation")):
+        doc = honest_steps[0].to_json()
+        doc["proof"] = "0x" + MUTATIONS[mutation](honest_steps[0].proof).hex()
+        (tmp_path / f"{name}.json").write_text(json.dumps(doc))
+    outputs = {}
+    for backend in BACKENDS:
+        result = CliRunner().invoke(main, ["verify", str(tmp_path), "--circuit",
+                                           str(FIXTURES / "bundles" / "circuit"), "--allow-dev-srs",
+                                           "--backend", backend, "--json"])
+        assert result.exit_code == 1, result.output
+        outputs[backend] = [(r["file"], r["valid"], r["reason"])
+                            for r in json.loads(result.output)["results"]]
+    assert outputs["evm"] == outputs["ezkl"] == [
+        (str(tmp_path / "flipped.json"), False, "proof_invalid"),
+        (str(tmp_path / "honest.json"), True, "ok"),
+        (str(tmp_path / "padded.json"), False, "proof_trailing_bytes"),
+    ]
