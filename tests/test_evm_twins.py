@@ -236,3 +236,15 @@ def test_pot_verify_gives_the_same_results_with_either_backend(
         (str(tmp_path / "honest.json"), True, "ok"),
         (str(tmp_path / "padded.json"), False, "proof_trailing_bytes"),
     ]
+
+
+def test_verify_calls_leave_nothing_behind_in_the_evm(circuit: Circuit,
+                                                     honest_steps: list[StepProof]) -> None:
+    """pyrevm journals every call until a revert: kept, ~100 KB per proof would pile up."""
+    evm = EvmVerifier()
+    evm.check(circuit, honest_steps[0].proof)
+    before = evm._evm.journal_len
+    for proof in (honest_steps[0].proof, bytes(len(honest_steps[0].proof)), honest_steps[1].proof):
+        evm.check(circuit, proof)
+    assert evm._evm.journal_len == before
+    assert evm.check(circuit, honest_steps[1].proof).reason is None  # the registration stays

@@ -183,9 +183,15 @@ class EvmVerifier:
 
     # -- the one boundary between EVM outcomes and pot's answers --------------------------------
 
-    def _call(self, calldata: bytes) -> tuple[bool, bytes, int]:
+    def _call(self, calldata: bytes, keep_state: bool = False) -> tuple[bool, bytes, int]:
         """One call to the verifier: ``(succeeded, output, gas used)``. A revert or halt is
-        ``(False, revert data, gas)``; nothing the EVM does raises from here."""
+        ``(False, revert data, gas)``; nothing the EVM does raises from here.
+
+        Unless ``keep_state`` (a registration), the call's state changes are rolled back: pyrevm
+        journals every call (about 270 entries, 100 KB, per verifyProof) until a revert, so a
+        validator that kept them would grow without bound.
+        """
+        checkpoint = None if keep_state else self._evm.snapshot()
         try:
             out = bytes(self._evm.message_call(DEPLOYER, self.address, calldata,
                                                gas=BLOCK_GAS_LIMIT))
@@ -194,7 +200,10 @@ class EvmVerifier:
             found = _REVERT_OUTPUT.search(str(e))
             out, ok = (bytes.fromhex(found.group(1)) if found else b""), False
         result = self._evm.result
-        return ok, out, int(result.gas_used) if result is not None else 0
+        gas = int(result.gas_used) if result is not None else 0
+        if checkpoint is not None:
+            self._evm.revert(checkpoint)
+        return ok, out, gas
 
     # -- registration --------------------------------------------------------------------------
 
@@ -213,7 +222,7 @@ class EvmVerifier:
                     raise EvmError(f"circuit {circuit_id} is registered with another VKA")
                 return known
             digest = vka_digest(words)
-            ok, out, gas = self._call(register_calldata(words))
+            ok, out, gas = self._call(register_calldata(words), keep_state=True)
             if not ok or out[:32] != digest:
                 raise EvmError(f"registerVka failed for circuit {circuit_id}: {out[:200]!r}")
             reg = Registration(circuit_id, words, digest, proof_length(words), gas)
