@@ -65,6 +65,7 @@ from pot.clikit import (
     json_option,
 )
 from pot.errors import MalformedInputError, SpecError
+from pot.evm_cli import verifier_export
 from pot.jsonio import loads_limited
 from pot.protocol.errors import KeyFileError
 from pot.protocol.keys import load_secret_key
@@ -699,6 +700,7 @@ def prove_submit(
         "reason": receipt.reason,
         "verified_samples": int(receipt.verified_samples),
         "state_root": receipt.state_root.to_hex(),
+        "gas_used": int(receipt.gas_used),
     })
 
 
@@ -1049,3 +1051,6 @@ def import_command(state_path: Path, source: Any, as_json: bool) -> None:
     store = Store.import_state(state_path, export, SpecCircuits(_default_circuits()).payload_commitment)
     click.get_current_context().call_on_close(store.close)
     _emit(as_json, {"state": str(state_path), "state_root": store.state_root().to_hex()})
+
+
+chain.add_command(verifier_export)

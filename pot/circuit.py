@@ -8,6 +8,8 @@ One folder per circuit, with ezkl's default file names so that anyone who knows 
         model.compiled   compiled circuit (prover only; not in git)
         kzg.srs          structured reference string (ceremony file, or a development one)
         vk.key           verifying key
+        vka.bin          the vk as ezkl's reusable EVM verifier takes it (pot.vka; not in the
+                         manifest, so circuit ids are unchanged: verifiers re-derive it from vk.key)
         pk.key           proving key (prover only; never in git)
         manifest.json    what the circuit is and the sha256 of every file a verifier loads
 
@@ -36,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pot.errors import CircuitError, SetupError
+from pot.errors import CircuitError, PotError, SetupError
 from pot.jsonio import canonical_json
 from pot.spec import ModelSpec
 
@@ -307,6 +309,7 @@ def build_circuit(
     if (folder / "manifest.json").exists():
         circuit = load_circuit(folder)
         if circuit.can_prove:
+            _ensure_vka(circuit)
             return circuit
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=root))
@@ -375,4 +378,20 @@ def build_circuit(
     finally:
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
-    return load_circuit(folder)
+    circuit = load_circuit(folder)
+    _ensure_vka(circuit)
+    return circuit
+
+
+def _ensure_vka(circuit: Circuit) -> None:
+    """Write the circuit's ``vka.bin`` (:mod:`pot.vka`) if it is missing or stale."""
+    from pot.vka import VKA_FILE, derive_vka, parse_vka, write_vka
+
+    words = derive_vka(circuit)
+    path = circuit.file(VKA_FILE)
+    try:
+        if path.exists() and parse_vka(path.read_bytes()) == words:
+            return
+    except PotError:
+        pass
+    write_vka(circuit.path, words)

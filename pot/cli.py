@@ -86,7 +86,8 @@ def setup(spec_name: str, srs: Path | None, circuits_dir: Path, as_json: bool) -
     with phase_status(not as_json) as progress:
         circuit = build_circuit(spec, circuits_dir, srs=srs, progress=progress)
     info = {"circuit": str(circuit.path), "circuit_id": circuit.circuit_id,
-            "logrows": circuit.logrows, "dev_srs": circuit.dev_srs}
+            "logrows": circuit.logrows, "dev_srs": circuit.dev_srs,
+            "vka": str(circuit.file("vka.bin"))}
     if as_json:
         emit_json(info)
     else:
@@ -226,12 +227,14 @@ def _load_pinned(circuit_paths: tuple[Path, ...], circuit_ids: tuple[str, ...],
 @click.option("--allow-dev-srs", is_flag=True, help="Accept a development (insecure) SRS.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes verifying files in parallel, each loading the circuits once.")
+@click.option("--backend", type=click.Choice(["evm", "ezkl"]), default="evm", show_default=True,
+              help="Proof verifier: the pinned verifier contract in an in-process EVM, or ezkl.")
 @circuits_option
 @json_option
 @boundary
 def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids: tuple[str, ...],
-           expect_path: Path | None, allow_dev_srs: bool, workers: int, circuits_dir: Path,
-           as_json: bool) -> None:
+           expect_path: Path | None, allow_dev_srs: bool, workers: int, backend: str,
+           circuits_dir: Path, as_json: bool) -> None:
     """Verify step proofs or proof bundles against pinned circuits, many in one call.
 
     FILES are step proofs (pot prove) or bundles (a trainer's signed round), or folders of them
@@ -246,7 +249,9 @@ def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids
     {"results": [{"file", "valid", "reason", "detail"}, ...], "totals": {...}, "valid": ...}.
     A progress bar shows on a terminal's stderr from 10 files on. --workers N verifies with N
     processes (ezkl's verify holds the GIL, so one process uses one core); lines and results keep
-    the order of FILES.
+    the order of FILES. --backend picks what checks the proofs themselves: evm (the default, the
+    faster) calls ezkl's reusable verifier contract in an in-process EVM, ezkl calls ezkl.verify;
+    both give the same verdicts.
 
     Exit code 0 if every file is valid, 1 if any is invalid and none malformed, 2 if any file is
     malformed or unreadable, on a usage error (no circuit, an unloadable circuit or --expect), or
@@ -257,6 +262,7 @@ def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids
         pot verify step.json --circuit circuits/mlp-tiny-0123abcd --allow-dev-srs --json
         pot verify bundles/ more/b7.json --circuit-id 0x... --expect round.json
         pot verify bundles/ --circuit-id 0x... --workers 2 --json
+        pot verify step.json --circuit circuits/mlp-tiny-0123abcd --backend ezkl
     """
     import time
 
@@ -275,7 +281,8 @@ def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids
     start = time.perf_counter()
     with _file_progress(len(paths)) as advance:
         try:
-            for entry, judged in judge_files(paths, pinned, expected, allow_dev_srs, workers):
+            for entry, judged in judge_files(paths, pinned, expected, allow_dev_srs, workers,
+                                             backend):
                 results.append(entry)
                 # a bundle whose values break a protocol rule (a Merkle path of the wrong length,
                 # a field out of range) is malformed: not judged, exit 2 as documented

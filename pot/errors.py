@@ -73,3 +73,11 @@ class VerifierError(PotError):
 
     The CLI maps this to exit code 2, like input it could not read: no verdict was reached.
     """
+
+
+class EvmError(VerifierError):
+    """The embedded EVM verifier could not be set up: the pinned contract's bytecode does not
+    match its keccak256, the deployment or a VKA registration reverted, or pyrevm is missing.
+
+    Like :class:`VerifierError`, no verdict was reached (exit code 2).
+    """

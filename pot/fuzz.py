@@ -566,10 +566,10 @@ class BundleTarget(Target):
 
     name = "bundle"
 
-    def __init__(self, circuit: Any, honest: HonestRound) -> None:
+    def __init__(self, circuit: Any, honest: HonestRound, backend: str = "evm") -> None:
         from pot.bundle import MAX_BUNDLE_BYTES, dump_bundle
 
-        self.circuit, self.honest = circuit, honest
+        self.circuit, self.honest, self.backend = circuit, honest, backend
         self.canonical = dump_bundle(honest.bundle)
         self.doc = json.loads(self.canonical)
         self.limit = MAX_BUNDLE_BYTES
@@ -591,11 +591,11 @@ class BundleTarget(Target):
         except MalformedInputError:
             return Judgement(False, False, "malformed")
         expected = self.honest.expected if with_context else None
-        verdict = verify_bundle(bundle, self.circuit, expected, allow_dev_srs=True)
+        verdict = verify_bundle(bundle, self.circuit, expected, True, self.backend)
         if (insider and verdict.reason == "bad_signature"
                 and bundle.body() != self.honest.bundle.body()):
             bundle = bundle.signed(self.honest.sk)
-            verdict = verify_bundle(bundle, self.circuit, expected, allow_dev_srs=True)
+            verdict = verify_bundle(bundle, self.circuit, expected, True, self.backend)
             if not verdict.ok:
                 verdict = dataclasses.replace(verdict, reason="resigned:" + verdict.reason)
         if not isinstance(verdict, Verdict) or not isinstance(verdict.ok, bool):
@@ -611,10 +611,10 @@ class StepProofTarget(Target):
 
     name = "step_proof"
 
-    def __init__(self, circuit: Any, honest: HonestRound) -> None:
+    def __init__(self, circuit: Any, honest: HonestRound, backend: str = "evm") -> None:
         from pot.verifier import MAX_STEP_PROOF_FILE_BYTES
 
-        self.circuit = circuit
+        self.circuit, self.backend = circuit, backend
         self.proofs = [o.proof for o in honest.bundle.openings]
         self.docs = [p.to_json() for p in self.proofs]
         self.limit = MAX_STEP_PROOF_FILE_BYTES
@@ -633,7 +633,7 @@ class StepProofTarget(Target):
             step = load_step_proof_bytes(data)
         except MalformedInputError:
             return Judgement(False, False, "malformed")
-        verdict = verify_step_proof(step, self.circuit, allow_dev_srs=True)
+        verdict = verify_step_proof(step, self.circuit, True, self.backend)
         return Judgement(verdict.ok, verdict.ok and step != self.proofs[i], verdict.reason)
 
     def save(self, case: Any) -> bytes:
@@ -945,10 +945,11 @@ class FixturesTarget(Target):
         return case[0]
 
 
-def make_target(name: str, cache: Path) -> Target:
+def make_target(name: str, cache: Path, backend: str = "evm") -> Target:
     if name in ("bundle", "step_proof"):
         circuit, honest = cached_honest_round(cache)
-        return BundleTarget(circuit, honest) if name == "bundle" else StepProofTarget(circuit, honest)
+        make = BundleTarget if name == "bundle" else StepProofTarget
+        return make(circuit, honest, backend)
     return {"train_request": TrainRequestTarget, "hyperparams": HyperparamsTarget,
             "sparse": SparseTarget, "fixtures": FixturesTarget}[name]()
 
@@ -1037,12 +1038,12 @@ def run_cases(target: Target, start: int, stop: int, seed: int,
     return stats
 
 
-Job = tuple[str, int, int, int, str, str]
+Job = tuple[str, int, int, int, str, str, str]
 
 
 def _chunk(job: Job) -> Stats:
-    name, start, stop, seed, cache, out = job
-    return run_cases(make_target(name, Path(cache)), start, stop, seed, Path(out))
+    name, start, stop, seed, cache, out, backend = job
+    return run_cases(make_target(name, Path(cache), backend), start, stop, seed, Path(out))
 
 
 def _quiet_worker() -> None:
@@ -1068,7 +1069,7 @@ def _run_jobs(jobs: list[Job], workers: int) -> tuple[list[Stats], list[Job]]:
 
 
 def run_target(name: str, cases: int, seed: int = 0, workers: int = 1, cache: Path = DEFAULT_CACHE,
-               out: Path = DEFAULT_OUT, chunk: int = 1000) -> Stats:
+               out: Path = DEFAULT_OUT, chunk: int = 1000, backend: str = "evm") -> Stats:
     """Run ``cases`` cases of one target over ``workers`` fresh processes; merged counts.
 
     A worker that dies (a crash in native code) breaks the pool; its unfinished jobs are then run
@@ -1076,7 +1077,7 @@ def run_target(name: str, cases: int, seed: int = 0, workers: int = 1, cache: Pa
     """
     total = Stats(name)
     began = time.perf_counter()
-    jobs = [(name, a, min(a + chunk, cases), seed, str(cache), str(out))
+    jobs = [(name, a, min(a + chunk, cases), seed, str(cache), str(out), backend)
             for a in range(0, cases, chunk)]
     done, pending = _run_jobs(jobs, workers)
     for job in pending:
@@ -1261,6 +1262,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limits", action="store_true",
                         help="time and memory of the largest input each limit lets through")
     parser.add_argument("--json", dest="as_json", action="store_true", help="also print JSON")
+    parser.add_argument("--backend", choices=("evm", "ezkl"), default="evm",
+                        help="proof verifier of the bundle and step_proof targets")
     args = parser.parse_args(argv)
 
     if args.limits:
@@ -1270,8 +1273,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.only is not None:
         for name in args.targets:
-            stats = run_cases(make_target(name, args.cache), args.only, args.only + 1, args.seed,
-                              args.out, verbose=True)
+            stats = run_cases(make_target(name, args.cache, args.backend), args.only,
+                              args.only + 1, args.seed, args.out, verbose=True)
             for f in stats.failures:
                 print(f["failure"])
         return 0
@@ -1280,7 +1283,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for name in args.targets:
         stats = run_target(name, args.cases, args.seed, args.workers, args.cache, args.out,
-                           args.chunk)
+                           args.chunk, args.backend)
         rows.append(stats)
         print(f"{name}: {stats.cases} cases in {stats.wall_s:.0f} s, slowest case "
               f"{stats.worst_case}, largest memory case {stats.worst_mem_case}; top outcomes: "

@@ -42,9 +42,13 @@ def _parse_proof_bytes(value: Any) -> bytes:
     digits = value[2:]
     if not 0 < len(digits) <= 2 * MAX_PROOF_BYTES or len(digits) % 2:
         raise MalformedInputError(f"proof must be 1 to {MAX_PROOF_BYTES} bytes of hex")
-    if any(c not in "0123456789abcdef" for c in digits):
+    try:
+        proof = bytes.fromhex(digits)
+    except ValueError:
+        proof = b""
+    if proof.hex() != digits:  # fromhex also takes upper case and spaces: only lowercase is canonical
         raise MalformedInputError("proof must be lowercase hex")
-    return bytes.fromhex(digits)
+    return proof
 
 
 def _require_str(value: Any, what: str) -> str:

@@ -29,10 +29,15 @@ Reason codes, in the order the checks run (cheap checks first, the signature and
 ``wrong_batch_order``    a step's batch is not the one the schedule ((round*T + t) mod N) assigns
 ``batch_not_in_dataset`` a step's batch does not open in the dataset commitment
 ``bad_signature``        the BLS signature does not verify under the trainer's key
-``proof_invalid``        ezkl's verifier rejected a proof
+``proof_invalid``        the proof verifier (ezkl, or the EVM contract) rejected a proof
 ``proof_trailing_bytes`` a proof verifies but carries bytes after its end (see
                          :func:`proof_is_minimal`)
 =======================  ===================================================================
+
+Two backends check the proofs themselves, with the same answers (``tests/test_evm_twins.py``):
+the default ``evm`` (the faster, ``docs/performance.md``) calls the pinned verifier contract in an
+in-process EVM (:mod:`pot.evm.backend`); ``ezkl`` runs ``ezkl.verify`` on each proof. Every other
+check, the tensor points the proofs open with included, is the same code for both.
 """
 
 from __future__ import annotations
@@ -55,10 +60,12 @@ from pot.proof import MAX_PROOF_BYTES, StepProof
 from pot.verdict import Verdict
 
 MAX_STEP_PROOF_FILE_BYTES = 4 * MAX_PROOF_BYTES
+BACKENDS = ("evm", "ezkl")
+DEFAULT_BACKEND = "evm"  # faster on both specs: benchmarks/verify_throughput.py, docs/performance.md
 
 
 VALID = Verdict(True, "ok", detail="the proof verifies")
-_PROOF_FAILURES = {"proof_invalid": "ezkl's verifier rejected {which}",
+_PROOF_FAILURES = {"proof_invalid": "the {backend} verifier rejected {which}",
                    "proof_trailing_bytes": "{which} carries bytes after its end"}
 
 
@@ -156,14 +163,33 @@ def proof_is_minimal(circuit: Circuit, proof: bytes) -> bool:
     return minimal
 
 
-def check_proof(circuit: Circuit, proof: bytes) -> str | None:
-    """Run ezkl on one proof, then the minimality check; the failed check's reason code or None.
+def check_proof(circuit: Circuit, proof: bytes, backend: str = DEFAULT_BACKEND) -> str | None:
+    """Verify one proof, then check it is minimal; the failed check's reason code or None.
+
+    Parameters
+    ----------
+    circuit, proof
+        The pinned circuit and the proof bytes.
+    backend
+        ``"evm"`` (:meth:`pot.evm.backend.EvmVerifier.check`) or ``"ezkl"`` (``ezkl.verify``
+        and :func:`proof_is_minimal`); both give the same answer.
 
     Returns
     -------
     str or None
         ``"proof_invalid"``, ``"proof_trailing_bytes"`` or None when both pass.
+
+    Raises
+    ------
+    pot.errors.EvmError
+        If the EVM verifier cannot be set up (no verdict is reached).
     """
+    if backend == "evm":
+        from pot.evm.backend import evm_verifier
+
+        return evm_verifier().check(circuit, proof).reason
+    if backend != "ezkl":
+        raise ValueError(f"unknown verifier backend {backend!r}; one of {', '.join(BACKENDS)}")
     if not ezkl_verify(circuit, proof):
         return "proof_invalid"
     if not proof_is_minimal(circuit, proof):
@@ -171,7 +197,8 @@ def check_proof(circuit: Circuit, proof: bytes) -> str | None:
     return None
 
 
-def verify_step_proof(step: StepProof, circuit: Circuit, allow_dev_srs: bool = False) -> Verdict:
+def verify_step_proof(step: StepProof, circuit: Circuit, allow_dev_srs: bool = False,
+                      backend: str = DEFAULT_BACKEND) -> Verdict:
     """Verify one step proof under ``circuit``.
 
     Parameters
@@ -182,6 +209,8 @@ def verify_step_proof(step: StepProof, circuit: Circuit, allow_dev_srs: bool = F
         The pinned circuit (:func:`pot.circuit.load_circuit`).
     allow_dev_srs
         Accept a circuit whose SRS is a local development one (insecure; for tests and demos).
+    backend
+        Which proof verifier runs: ``"evm"`` or ``"ezkl"`` (:func:`check_proof`).
     """
     if circuit.dev_srs and not allow_dev_srs:
         return Verdict(False, "dev_srs", detail="the circuit's SRS is a development SRS (insecure); "
@@ -193,9 +222,10 @@ def verify_step_proof(step: StepProof, circuit: Circuit, allow_dev_srs: bool = F
     if step.n_tensors != expected:
         return Verdict(False, "tensor_count", detail=f"the proof has {step.n_tensors} tensor points, "
                        f"the circuit has {expected}")
-    failed = check_proof(circuit, step.proof)
+    failed = check_proof(circuit, step.proof, backend)
     if failed is not None:
-        return Verdict(False, failed, detail=_PROOF_FAILURES[failed].format(which="the proof"))
+        return Verdict(False, failed, detail=_PROOF_FAILURES[failed].format(which="the proof",
+                                                                              backend=backend))
     return VALID
 
 
@@ -331,7 +361,7 @@ def _commitment_verdict(b: Bundle) -> Verdict | None:
 
 
 def verify_bundle(bundle: Bundle, circuit: Circuit, expected: Expected | None = None,
-                  allow_dev_srs: bool = False) -> Verdict:
+                  allow_dev_srs: bool = False, backend: str = DEFAULT_BACKEND) -> Verdict:
     """Judge a proof bundle: every check in the reason table, cheapest first.
 
     Parameters
@@ -345,6 +375,8 @@ def verify_bundle(bundle: Bundle, circuit: Circuit, expected: Expected | None = 
         consistency, signature and proofs are checked (``min_samples`` = 1).
     allow_dev_srs
         Accept a development SRS (insecure; tests and demos only).
+    backend
+        Which proof verifier runs: ``"evm"`` or ``"ezkl"`` (:func:`check_proof`).
 
     Returns
     -------
@@ -375,9 +407,10 @@ def verify_bundle(bundle: Bundle, circuit: Circuit, expected: Expected | None = 
     if not signed:
         return _reject("bad_signature", "the BLS signature does not verify under the trainer's key")
     for o in bundle.openings:
-        failed = check_proof(circuit, o.proof.proof)
+        failed = check_proof(circuit, o.proof.proof, backend)
         if failed is not None:
-            return _reject(failed, _PROOF_FAILURES[failed].format(which=f"the proof of step {o.index}"))
+            return _reject(failed, _PROOF_FAILURES[failed].format(
+                which=f"the proof of step {o.index}", backend=backend))
     return Verdict(True, "ok", detail=f"{len(bundle.openings)} sampled steps of {bundle.steps} verify")
 
 
@@ -418,15 +451,15 @@ def expected_from_json(path: Path) -> Expected:
 
 
 def verify_item(item: StepProof | Bundle, circuit: Circuit, expected: Expected | None = None,
-                allow_dev_srs: bool = False) -> Verdict:
+                allow_dev_srs: bool = False, backend: str = DEFAULT_BACKEND) -> Verdict:
     """Judge a parsed step proof (:func:`verify_step_proof`) or bundle (:func:`verify_bundle`)."""
     if isinstance(item, Bundle):
-        return verify_bundle(item, circuit, expected, allow_dev_srs)
-    return verify_step_proof(item, circuit, allow_dev_srs)
+        return verify_bundle(item, circuit, expected, allow_dev_srs, backend)
+    return verify_step_proof(item, circuit, allow_dev_srs, backend)
 
 
 def verify_file(path: Path, circuit: Circuit, expected: Expected | None = None,
-                allow_dev_srs: bool = False) -> Verdict:
+                allow_dev_srs: bool = False, backend: str = DEFAULT_BACKEND) -> Verdict:
     """Verify a step proof or a bundle file, told apart by its ``format`` field.
 
     Raises
@@ -434,11 +467,12 @@ def verify_file(path: Path, circuit: Circuit, expected: Expected | None = None,
     MalformedInputError
         As :func:`read_verifiable`: the file is unreadable, too large, too deep, or neither format.
     """
-    return verify_item(read_verifiable(path), circuit, expected, allow_dev_srs)
+    return verify_item(read_verifiable(path), circuit, expected, allow_dev_srs, backend)
 
 
 def judge_file(path: Path, pinned: Mapping[str, Circuit], expected: Expected | None = None,
-               allow_dev_srs: bool = False) -> tuple[dict[str, Any], bool]:
+               allow_dev_srs: bool = False, backend: str = DEFAULT_BACKEND
+               ) -> tuple[dict[str, Any], bool]:
     """One file's entry of ``pot verify``: ``({"file", "valid", "reason", "detail"}, judged)``.
 
     The file is judged under the pinned circuit it names, or under the first pinned circuit when
@@ -449,21 +483,23 @@ def judge_file(path: Path, pinned: Mapping[str, Circuit], expected: Expected | N
     first = next(iter(pinned.values()))
     try:
         item = read_verifiable(path)
-        verdict = verify_item(item, pinned.get(item.circuit_id, first), expected, allow_dev_srs)
+        verdict = verify_item(item, pinned.get(item.circuit_id, first), expected, allow_dev_srs,
+                              backend)
         return {"file": str(path), **verdict.to_json()}, True
     except PotError as e:
         reason = "malformed" if isinstance(e, MalformedInputError) else "error"
         return {"file": str(path), "valid": False, "reason": reason, "detail": str(e)}, False
 
 
-_WORKER_STATE: tuple[dict[str, Circuit], Expected | None, bool] | None = None
+_WORKER_STATE: tuple[dict[str, Circuit], Expected | None, bool, str] | None = None
 
 
-def _worker_init(circuit_paths: list[str], expected: Expected | None, allow_dev_srs: bool) -> None:
+def _worker_init(circuit_paths: list[str], expected: Expected | None, allow_dev_srs: bool,
+                 backend: str = DEFAULT_BACKEND) -> None:
     """A verifier worker process: load (and hash) the pinned circuits once, in the parent's order."""
     global _WORKER_STATE
     loaded = [load_circuit(Path(p)) for p in circuit_paths]
-    _WORKER_STATE = ({c.circuit_id: c for c in loaded}, expected, allow_dev_srs)
+    _WORKER_STATE = ({c.circuit_id: c for c in loaded}, expected, allow_dev_srs, backend)
 
 
 def _worker_judge(path: str) -> tuple[dict[str, Any], bool]:
@@ -472,7 +508,8 @@ def _worker_judge(path: str) -> tuple[dict[str, Any], bool]:
 
 
 def judge_files(paths: Sequence[Path], pinned: Mapping[str, Circuit], expected: Expected | None = None,
-                allow_dev_srs: bool = False, workers: int = 1) -> Iterator[tuple[dict[str, Any], bool]]:
+                allow_dev_srs: bool = False, workers: int = 1, backend: str = DEFAULT_BACKEND
+                ) -> Iterator[tuple[dict[str, Any], bool]]:
     """:func:`judge_file` over ``paths``, yielded in the order of ``paths``.
 
     With ``workers > 1`` the files are judged by that many worker processes (``spawn``), each of
@@ -488,12 +525,13 @@ def judge_files(paths: Sequence[Path], pinned: Mapping[str, Circuit], expected: 
     """
     if workers <= 1 or len(paths) < 2:
         for path in paths:
-            yield judge_file(path, pinned, expected, allow_dev_srs)
+            yield judge_file(path, pinned, expected, allow_dev_srs, backend)
         return
     circuit_paths = [str(c.path) for c in pinned.values()]
     pool = ProcessPoolExecutor(max_workers=min(workers, len(paths)),
                                mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_worker_init, initargs=(circuit_paths, expected, allow_dev_srs))
+                               initializer=_worker_init,
+                               initargs=(circuit_paths, expected, allow_dev_srs, backend))
     try:
         yield from pool.map(_worker_judge, [str(p) for p in paths])
     except BrokenProcessPool as e:

@@ -25,10 +25,11 @@ from pot.verifier import verify_bundle
 pytestmark = pytest.mark.ezkl
 
 
+@pytest.mark.parametrize("backend", ["evm", "ezkl"])
 @pytest.mark.parametrize(("make", "cases"), [(BundleTarget, 60), (StepProofTarget, 60)])
 def test_a_sample_of_the_mutation_corpus_finds_no_traceback_false_accept_or_timeout(
-        honest_round: Any, tiny_circuit: Circuit, make: Any, cases: int) -> None:
-    stats = run_cases(make(tiny_circuit, honest_round), 0, cases, seed=1)
+        honest_round: Any, tiny_circuit: Circuit, make: Any, cases: int, backend: str) -> None:
+    stats = run_cases(make(tiny_circuit, honest_round, backend), 0, cases, seed=1)
     assert (stats.tracebacks, stats.false_accepts, stats.timeouts) == (0, 0, 0), stats.failures[:3]
     assert stats.reasons["malformed"] < stats.cases  # some cases reach the verifier's checks
 

@@ -168,6 +168,7 @@ from pot.economics.errors import EconomicsError
 from pot.economics.insurance import insurance_payout
 from pot.economics.slashing import release_block, slash_amount
 from pot.errors import PotError
+from pot.evm.gas import verification_gas
 from pot.protocol.challenge import BEACON_DELAY_BLOCKS, mix_reveal, round_beacon
 from pot.protocol.keys import verify as bls_verify
 from pot.verdict import Verdict
@@ -304,12 +305,14 @@ class RevealReceipt:
 
 @dataclass(frozen=True)
 class ProofReceipt:
-    """The output of ``submit_proof``: the recorded verdict, and the new state root."""
+    """The output of ``submit_proof``: the recorded verdict, the new state root, and the EVM gas
+    the verifier's proof checks used, charged to the caller (:mod:`pot.evm.gas`)."""
 
     verdict: VerdictStatus
     reason: str
     verified_samples: U64
     state_root: Bytes32
+    gas_used: U64
 
 
 @dataclass(frozen=True)
@@ -1351,8 +1354,9 @@ class Executor:
         with self.store.snapshot():
             context = self._proof_context(sender, job_id, number, height)
 
-        # WORK: the verifier runs without holding the write lock.
-        verdict, reason, samples = self._judge(verify, bundle, context)
+        # WORK: the verifier runs without holding the write lock; its EVM gas is charged.
+        with verification_gas() as gas_used:
+            verdict, reason, samples = self._judge(verify, bundle, context)
 
         with self.store.transaction():
             if self._proof_context(sender, job_id, number, height) != context:
@@ -1370,7 +1374,8 @@ class Executor:
 
         # OUTPUT
         return ProofReceipt(
-            verdict=verdict, reason=reason, verified_samples=samples, state_root=root
+            verdict=verdict, reason=reason, verified_samples=samples, state_root=root,
+            gas_used=U64(gas_used()),
         )
 
     # -- finalize_round ------------------------------------------------------------------------
