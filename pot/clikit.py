@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from pot.errors import MalformedInputError, PotError
+from pot.errors import MalformedInputError, PotError, SpecError
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -38,7 +38,7 @@ def boundary(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except MalformedInputError as e:
+        except (MalformedInputError, SpecError) as e:  # a bad spec is malformed input
             raise PotClickException(str(e), EXIT_MALFORMED) from e
         except PotError as e:
             raise PotClickException(str(e), EXIT_INVALID) from e

@@ -14,14 +14,11 @@ from pot.spec import ModelSpec
 
 
 def logits(params: Mapping[str, FloatArray], spec: ModelSpec, x: FloatArray) -> FloatArray:
-    """``(n, classes)`` logits of the MLP with float ``params`` on ``(n, features)`` inputs."""
-    a = np.asarray(x, dtype=np.float64)
-    n_layers = len(spec.layers) - 1
-    for i in range(1, n_layers + 1):
-        a = a @ np.asarray(params[f"w{i}"]).T + np.asarray(params[f"b{i}"])
-        if i < n_layers:
-            a = np.maximum(a, 0.0)
-    return a
+    """``(n, n_outputs)`` outputs of the spec's model with float ``params`` on flat ``(n, features)``
+    inputs (the layer library's forward, :func:`pot.export.predict`)."""
+    from pot.export import predict
+
+    return predict(spec, dict(params), np.asarray(x, dtype=np.float64))
 
 
 def evaluate_float(params: Mapping[str, FloatArray], spec: ModelSpec,

@@ -84,7 +84,7 @@ def test_job_spec_checks_the_hyperparams_against_the_zoo() -> None:
     assert job_spec(make_hyperparams(**tiny_hyperparams())).name == "mlp-tiny"
     with pytest.raises(SpecError, match="param_count 4 != 226; batch_size 16 != 4"):
         job_spec(make_hyperparams(**tiny_hyperparams(param_count=U64(4), batch_size=U32(16))))
-    with pytest.raises(SpecError, match="is not in this node's zoo"):
+    with pytest.raises(SpecError, match="is neither in the zoo nor in the spec store"):
         job_spec(make_hyperparams())
 
 

@@ -1,0 +1,71 @@
+"""Pooling: AvgPool2d (proven) and MaxPool2d (refused: see :data:`MAXPOOL_REFUSAL`).
+
+AvgPool2d with a square window ``k``, stride ``k`` and no padding, on ``(C, H, W)`` with ``H`` and
+``W`` multiples of ``k`` (what ``torch.nn.AvgPool2d(k)`` does on such inputs):
+
+* forward  ``y = sum of each k x k block * (1 / k**2)``  ONNX: Reshape, ReduceSum, Mul
+* backward ``dx = broadcast of g over each block * (1 / k**2)``  ONNX: Reshape, Mul
+* circuit  one product per input value each way (the sum is free: a reshape and an addition).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from pot.errors import SpecError
+from pot.layers.base import Layer, Shape, check_int, check_keys
+
+MAX_POOL = 8
+
+
+@dataclass(frozen=True)
+class AvgPool2d(Layer):
+    """``torch.nn.AvgPool2d(kernel_size)`` (stride = kernel size, no padding)."""
+
+    kernel_size: int
+    kind: ClassVar[str] = "avgpool2d"
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Reshape", "ReduceSum", "Mul")
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> AvgPool2d:
+        check_keys(obj, {"kernel_size"}, {"stride", "padding"}, cls.kind)
+        k = check_int(obj, "kernel_size", 1, MAX_POOL, cls.kind)
+        if obj.get("stride", k) not in (k, [k, k]):
+            raise SpecError(f"avgpool2d layer: pot proves only stride = kernel_size ({k}), "
+                            f"got stride {obj['stride']!r}")
+        if obj.get("padding", 0) not in (0, [0, 0]):
+            raise SpecError(f"avgpool2d layer: pot proves only padding 0, got {obj['padding']!r}")
+        return cls(k)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.kind, "kernel_size": self.kernel_size}
+
+    def out_shape(self, in_shape: Shape) -> Shape:
+        k = self.kernel_size
+        if len(in_shape) != 3 or in_shape[1] % k or in_shape[2] % k:
+            raise SpecError(f"avgpool2d layer with kernel {k} needs an input [channels, height, "
+                            f"width] with height and width multiples of {k}, got {list(in_shape)}")
+        c, h, w = in_shape
+        return (c, h // k, w // k)
+
+    def forward(self, torch: Any, params: list[Any], x: Any) -> Any:
+        k = self.kernel_size
+        b, c, h, w = (int(d) for d in x.shape)
+        blocks = x.reshape(b, c, h // k, k, w // k, k)
+        return blocks.sum((3, 5)) * (1.0 / (k * k))
+
+    def backward(self, torch: Any, params: list[Any], x: Any, y: Any, g: Any,
+                 need_input: bool) -> tuple[Any, list[Any]]:
+        if not need_input:
+            return None, []
+        k = self.kernel_size
+        b, c, h, w = (int(d) for d in x.shape)
+        spread = torch.full((1, 1, 1, k, 1, k), 1.0 / (k * k), dtype=g.dtype)
+        return (g.reshape(b, c, h // k, 1, w // k, 1) * spread).reshape(b, c, h, w), []
+
+    def to_torch(self, torch: Any, in_shape: Shape) -> Any:
+        return torch.nn.AvgPool2d(self.kernel_size)
+
+    def macs(self, in_shape: Shape) -> int:
+        return in_shape[0] * in_shape[1] * in_shape[2]
