@@ -407,6 +407,17 @@ class ModelSpec:
                    init_seed=init_seed, dataset=dataset, description=description)
 
 
+def mlp_layers(widths: tuple[int, ...] | list[int]) -> dict[str, Any]:
+    """``input_shape`` and ``layers`` of the MLP ``widths[0] -> ... -> widths[-1]`` (ReLU between),
+    for ``dataclasses.replace(spec, **mlp_layers((64, 16, 10)))``."""
+    from pot.layers import Linear, ReLU
+
+    layers: list[Layer] = []
+    for w in widths[1:]:
+        layers += [Linear(int(w)), ReLU()]
+    return {"input_shape": (int(widths[0]),), "layers": tuple(layers[:-1])}
+
+
 def _upgrade_v1(obj: dict[str, Any]) -> dict[str, Any]:
     """A ``pot.spec/1`` object (Linear widths, ReLU between) as the same model in ``pot.spec/2``."""
     unknown = set(obj) - V1_KEYS

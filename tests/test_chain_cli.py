@@ -206,7 +206,7 @@ def test_learning_rate_obeys_the_one_q16_rule() -> None:
     assert lr_to_q16("1") == 65536
     assert lr_to_q16("0.0078125") == 512
     for bad in ("0.01", "1/3", "0.1"):
-        with pytest.raises(click.BadParameter, match="multiple of 2|not a decimal"):
+        with pytest.raises(click.BadParameter, match=r"multiple of 2|not a decimal"):
             lr_to_q16(bad)
 
 

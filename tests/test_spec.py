@@ -46,7 +46,7 @@ def test_unknown_spec_name_lists_the_zoo() -> None:
 
 
 def test_missing_spec_file_says_no_such_file(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="no such file: .*mine.json"):
+    with pytest.raises(SpecError, match=r"no such file: .*mine\.json"):
         load_spec(tmp_path / "mine.json")
     with pytest.raises(SpecError, match="no such file"):
         load_spec(str(tmp_path / "mine.json"))
@@ -74,7 +74,7 @@ def test_one_learning_rate_rule_for_spec_and_chain(lr: str, ok: bool) -> None:
 def test_lr_point_one_names_the_nearest_rates() -> None:
     from fractions import Fraction
 
-    with pytest.raises(SpecError, match="nearest are 0.0999908447265625 and 0.100006103515625"):
+    with pytest.raises(SpecError, match=r"nearest are 0\.0999908447265625 and 0\.100006103515625"):
         check_learning_rate(Fraction("0.1"))
 
 

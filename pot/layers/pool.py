@@ -4,8 +4,8 @@ AvgPool2d with a square window ``k``, stride ``k`` and no padding, on ``(C, H, W
 ``W`` multiples of ``k`` (what ``torch.nn.AvgPool2d(k)`` does on such inputs):
 
 * forward  ``y = sum of each k x k block * (1 / k**2)``  ONNX: Reshape, ReduceSum, Mul
-* backward ``dx = broadcast of g over each block * (1 / k**2)``  ONNX: Reshape, Mul
-* circuit  one product per input value each way (the sum is free: a reshape and an addition).
+* backward ``dx = g * (1 / k**2)`` copied over each block          ONNX: Mul, Concat, Reshape
+* circuit  one product per output value each way (the sum is additions, the copies are free).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class AvgPool2d(Layer):
 
     kernel_size: int
     kind: ClassVar[str] = "avgpool2d"
-    onnx_ops: ClassVar[tuple[str, ...]] = ("Reshape", "ReduceSum", "Mul")
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Reshape", "ReduceSum", "Mul", "Concat")
 
     @classmethod
     def from_json(cls, obj: dict[str, Any]) -> AvgPool2d:
@@ -61,8 +61,9 @@ class AvgPool2d(Layer):
             return None, []
         k = self.kernel_size
         b, c, h, w = (int(d) for d in x.shape)
-        spread = torch.full((1, 1, 1, k, 1, k), 1.0 / (k * k), dtype=g.dtype)
-        return (g.reshape(b, c, h // k, 1, w // k, 1) * spread).reshape(b, c, h, w), []
+        share = (g * (1.0 / (k * k))).reshape(b, c, h // k, 1, w // k, 1)
+        share = torch.cat([share] * k, dim=3)  # copies, not products: no rows
+        return torch.cat([share] * k, dim=5).reshape(b, c, h, w), []
 
     def to_torch(self, torch: Any, in_shape: Shape) -> Any:
         return torch.nn.AvgPool2d(self.kernel_size)
