@@ -79,8 +79,8 @@ def job_spec(hp: Hyperparams) -> ModelSpec:
     """
     spec = spec_by_id(bytes(hp.model_spec_id))
     mismatches = []
-    if int(hp.param_count) != spec.n_params:
-        mismatches.append(f"param_count {hp.param_count} != {spec.n_params}")
+    if int(hp.param_count) != spec.n_state_values:  # parameters, and momentum buffers if any
+        mismatches.append(f"param_count {hp.param_count} != {spec.n_state_values}")
     if int(hp.batch_size) != spec.batch_size:
         mismatches.append(f"batch_size {hp.batch_size} != {spec.batch_size}")
     if Fraction(int(hp.lr_q16), Q16) != spec.lr:

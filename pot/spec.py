@@ -268,7 +268,8 @@ class ModelSpec:
 
     @property
     def n_state_values(self) -> int:
-        """Values of the committed state: parameters plus momentum buffers."""
+        """Values of the committed state: parameters plus momentum buffers. This is the chain's
+        ``param_count`` (an update's payload holds the whole state)."""
         return sum(math.prod(shape) for _, shape in self.param_shapes())
 
     # -- optimizer -----------------------------------------------------------------------
@@ -481,6 +482,17 @@ def add_spec(spec: ModelSpec, store: Path | None = None) -> Path:
     except OSError as e:
         raise SpecError(f"cannot write to the spec store {folder}: {e}") from e
     return target
+
+
+def in_zoo(spec: ModelSpec) -> bool:
+    """True when the installed zoo holds ``spec`` (by id)."""
+    return any(load_spec(name).spec_id == spec.spec_id for name in zoo_names())
+
+
+def ensure_stored(spec: ModelSpec, store: Path | None = None) -> Path | None:
+    """Put a spec that is not in the zoo into the spec store (so a node can find the job's spec
+    by id); the stored file, or ``None`` for a zoo spec."""
+    return None if in_zoo(spec) else add_spec(spec, store)
 
 
 def spec_by_id(spec_id: bytes, store: Path | None = None) -> ModelSpec:

@@ -36,6 +36,11 @@ MODELS: dict[str, tuple[list[int], list[dict[str, Any]]]] = {
         [1, 7, 7], [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "stride": 2},
                     {"type": "relu"}, {"type": "conv2d", "out_channels": 2, "kernel_size": 2},
                     {"type": "flatten"}, {"type": "linear", "out_features": 2}]),
+    "conv-relu-maxpool-conv": (  # max pooling feeding a conv: its backward is needed
+        [1, 6, 6], [{"type": "conv2d", "out_channels": 2, "kernel_size": 3, "padding": 1},
+                    {"type": "relu"}, {"type": "maxpool2d", "kernel_size": 2},
+                    {"type": "conv2d", "out_channels": 2, "kernel_size": 2},
+                    {"type": "flatten"}, {"type": "linear", "out_features": 3}]),
     "conv-pairs-pool-conv": (  # non-square kernel, stride and padding; pool feeding a conv
         [2, 8, 9], [{"type": "conv2d", "out_channels": 2, "kernel_size": [3, 2],
                      "stride": [1, 2], "padding": [1, 0]},
@@ -129,7 +134,7 @@ def test_sequential_gives_the_same_spec_and_id_as_its_json_twin() -> None:
 
 
 @pytest.mark.parametrize(("module", "name"), [
-    (torch.nn.Tanh(), "Tanh"), (torch.nn.MaxPool2d(2), "MaxPool2d"),
+    (torch.nn.Tanh(), "Tanh"), (torch.nn.MaxPool1d(2), "MaxPool1d"),
     (torch.nn.BatchNorm2d(2), "BatchNorm2d"), (torch.nn.Sigmoid(), "Sigmoid"),
     (torch.nn.Dropout(), "Dropout"), (torch.nn.LSTM(2, 2), "LSTM"),
 ])
@@ -142,7 +147,8 @@ def test_torch_module_pot_cannot_prove_is_refused_by_name(module: Any, name: str
 
 @pytest.mark.parametrize(("patch", "message"), [
     ({"layers": [{"type": "tanh"}]}, "unsupported layer 'tanh': no proven tanh"),
-    ({"layers": [{"type": "maxpool2d", "kernel_size": 2}]}, "unsupported layer 'maxpool2d'"),
+    ({"layers": [{"type": "maxpool2d", "kernel_size": 2, "stride": 1}, {"type": "flatten"},
+                 {"type": "linear", "out_features": 2}]}, "maxpool2d layer: pot proves only stride"),
     ({"layers": [{"type": "batchnorm2d"}]}, "unsupported layer 'batchnorm2d'"),
     ({"optimizer": {"type": "adam", "learning_rate": "0.001"}}, "unsupported optimizer 'adam'"),
     ({"loss": "huber"}, "unsupported loss 'huber'"),
@@ -175,3 +181,26 @@ def test_v1_spec_upgrades_to_the_same_model() -> None:
     tiny = load_spec("mlp-tiny")
     assert spec.param_shapes() == tiny.param_shapes()
     assert spec.lr == Fraction(1, 2) and spec.layers == tiny.layers
+
+
+def test_maxpool_gradient_goes_to_the_first_maximum_on_ties(tmp_path: Path) -> None:
+    # Fixed point makes ties common (e.g. zeros after a ReLU); torch sends the gradient to the
+    # first maximum of each window in row-major order, and so must the step.
+    spec = ModelSpec.from_json({
+        "version": "pot.spec/2", "name": "t-maxpool-ties", "input_shape": [1, 4, 4],
+        "layers": [{"type": "conv2d", "out_channels": 1, "kernel_size": 1},
+                   {"type": "maxpool2d", "kernel_size": 2}, {"type": "flatten"},
+                   {"type": "linear", "out_features": 2}],
+        "loss": "mse", "batch_size": 2, "scale": 13, "init_seed": 0,
+        "optimizer": {"type": "sgd", "learning_rate": "0.25"}})
+    export_step(spec, tmp_path / "network.onnx")
+    state = {"w1": np.ones((1, 1, 1, 1)), "b1": np.zeros(1), "w2": np.full((2, 4), 0.5),
+             "b2": np.zeros(2)}
+    x = np.tile(np.array([1.0, 1.0, 0.5, 0.5] * 4), (2, 1))  # every window holds a tie
+    x[1, 5] = 2.0  # one window of the second sample has a strict maximum
+    y = np.zeros((2, 2))
+    feeds = {k: v.astype(np.float32) for k, v in {**state, "x": x, "y": y}.items()}
+    got = ort.InferenceSession(str(tmp_path / "network.onnx")).run(None, feeds)
+    reference = torch_sgd_step(spec, state, x, y)
+    for (name, _), value in zip(spec.param_shapes(), got, strict=True):
+        np.testing.assert_allclose(value, reference[name], atol=ATOL, rtol=RTOL, err_msg=name)

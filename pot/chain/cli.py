@@ -318,20 +318,19 @@ def _fill_from_spec(name: str, fields: dict[str, Any]) -> None:
     click.BadParameter
         If ``name`` is no spec, or the spec is invalid (its learning rate breaks the rule).
     """
-    from pot.spec import add_spec, load_spec, zoo_names
+    from pot.spec import ensure_stored, load_spec
 
     given = ["--" + name.replace("_", "-") for name in _SPEC_FIELDS if fields[name] is not None]
     if given:
         raise click.UsageError(f"--spec fills {', '.join(given)}; give one or the other")
     try:
         spec = load_spec(name)
-        if name not in zoo_names():
-            add_spec(spec)
+        ensure_stored(spec)
         fields["lr"] = U32(spec.lr_q16)
     except SpecError as e:
         raise click.BadParameter(str(e), param_hint="--spec") from e
     fields["model_spec_id"] = Bytes32(spec.spec_id)
-    fields["param_count"] = spec.n_params
+    fields["param_count"] = spec.n_state_values
     fields["batch_size"] = spec.batch_size
     fields["loss"] = "cross-entropy" if spec.classifies else "mse"
 

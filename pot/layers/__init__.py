@@ -19,15 +19,15 @@ from pot.layers.conv2d import Conv2d
 from pot.layers.flatten import Flatten
 from pot.layers.linear import Linear
 from pot.layers.losses import LOSSES, SOFTMAX_CLAMP, Loss
-from pot.layers.pool import AvgPool2d
+from pot.layers.pool import AvgPool2d, MaxPool2d
 from pot.layers.relu import ReLU
 from pot.layers.sgd import MOMENTUM_PREFIX, SGD
 
-LAYERS: dict[str, type[Layer]] = {cls.kind: cls for cls in (Linear, ReLU, Flatten, Conv2d, AvgPool2d)}
+LAYERS: dict[str, type[Layer]] = {
+    cls.kind: cls for cls in (Linear, ReLU, Flatten, Conv2d, AvgPool2d, MaxPool2d)}
 
 # What pot refuses, by the name a spec or a torch module uses, and why (lower-case keys).
 REFUSED: dict[str, str] = {
-    "maxpool2d": "ezkl 23.0.5 cannot prove MaxPool2d's step (see docs/specs.md); use avgpool2d",
     "tanh": "no proven tanh backward (it needs a second lookup table); use relu",
     "sigmoid": "no proven sigmoid backward (it needs a second lookup table); use relu",
     "gelu": "no proven gelu; use relu",
@@ -100,6 +100,19 @@ def layer_from_torch(torch: Any, module: Any) -> Layer:
                             "padding")
         return Conv2d(module.out_channels, tuple(module.kernel_size),
                       tuple(module.stride), tuple(module.padding))
+    if isinstance(module, nn.MaxPool2d):
+        k = module.kernel_size
+        if not isinstance(k, int):
+            if len(set(k)) != 1:
+                raise SpecError("MaxPool2d: pot proves square windows only")
+            k = k[0]
+        if module.ceil_mode or module.dilation not in (1, (1, 1)) or module.return_indices:
+            raise SpecError("MaxPool2d: ceil_mode, dilation and return_indices are not supported")
+        stride, padding = module.stride, module.padding
+        return MaxPool2d.from_json({
+            "type": "maxpool2d", "kernel_size": k,
+            "stride": list(stride) if isinstance(stride, tuple | list) else stride,
+            "padding": list(padding) if isinstance(padding, tuple | list) else padding})
     if isinstance(module, nn.AvgPool2d):
         k = module.kernel_size
         if not isinstance(k, int):
@@ -118,6 +131,6 @@ def layer_from_torch(torch: Any, module: Any) -> Layer:
 
 __all__ = [
     "LAYERS", "LOSSES", "MOMENTUM_PREFIX", "REFUSED", "SGD", "SOFTMAX_CLAMP", "AvgPool2d", "Conv2d",
-    "Flatten", "Layer", "Linear", "Loss", "Param", "ReLU", "Shape", "layer_from_json",
+    "Flatten", "Layer", "Linear", "Loss", "MaxPool2d", "Param", "ReLU", "Shape", "layer_from_json",
     "layer_from_torch", "refuse",
 ]
