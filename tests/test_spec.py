@@ -101,3 +101,16 @@ def test_load_spec_by_id_reads_the_store(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("POT_SPECS", str(tmp_path))
     add_spec(spec)
     assert load_spec(spec.spec_id_hex) == spec
+
+
+def test_the_zoo_cnn_as_a_torch_sequential_has_the_zoo_spec_id() -> None:
+    import torch
+
+    zoo = load_spec("cnn-digits")
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ReLU(), torch.nn.AvgPool2d(2),
+        torch.nn.Flatten(), torch.nn.Linear(32, 10))
+    spec = ModelSpec.from_torch(model, name="cnn-digits", input_shape=(1, 8, 8),
+                                loss="softmax_cross_entropy", batch_size=2, learning_rate="0.25",
+                                scale=13, dataset="digits", description=zoo.description)
+    assert spec.spec_id == zoo.spec_id
