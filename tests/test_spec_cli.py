@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from pot.cli import main
@@ -77,3 +78,34 @@ def test_spec_add_stores_by_id(tmp_path: Path) -> None:
     assert result.exit_code == 0
     spec_id = json.loads(result.output)["spec_id"]
     assert (store / f"{spec_id}.json").is_file()
+
+
+def test_chain_request_with_a_user_spec_file_stores_it_and_the_node_finds_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # No circuit is built here: the node finds the user's spec in the store (not "not in the
+    # zoo", as before), then reverts the request because it has no circuit for it yet.
+    from pot.chain.cli import chain
+
+    monkeypatch.setenv("POT_SPECS", str(tmp_path / "specs"))
+    monkeypatch.setenv("POT_CIRCUITS", str(tmp_path / "circuits"))
+    obj = {**load_spec("mlp-tiny").to_json(), "name": "mine"}
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(obj))
+    state = str(tmp_path / "state.db")
+    runner = CliRunner()
+    caller = "0x" + "11" * 20
+    assert runner.invoke(chain, ["init", "--state", state, "--chain-id", "1", "--alloc",
+                                 f"{caller}=5000"]).exit_code == 0
+    cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
+    result = runner.invoke(chain, [
+        "request", "--state", state, "--caller", caller, "--height", "10", "--model", cid,
+        "--dataset", cid, "--rounds", "1", "--min-participants", "1", "--spec", str(path),
+        "-k", "2", "--steps", "8"])
+    spec = load_spec(path)
+    assert (tmp_path / "specs" / f"{spec.spec_id_hex}.json").is_file()
+    assert result.exit_code != 0 and "no circuit for spec 'mine'" in result.output, result.output
+    bad_lr = tmp_path / "lr.json"
+    bad_lr.write_text(json.dumps({**obj, "optimizer": {"type": "sgd", "learning_rate": "0.1"}}))
+    refused = runner.invoke(chain, ["request", "--state", state, "--caller", caller, "--height",
+                                    "10", "--spec", str(bad_lr)])
+    assert refused.exit_code == 2 and "not a multiple of 2**-16" in refused.output
