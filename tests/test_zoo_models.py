@@ -25,6 +25,7 @@ pytestmark = pytest.mark.ezkl
 
 ZOO = ["cnn-digits", "reg-diabetes"]
 TRAIN_STEPS = 12
+TRAIN_BATCHES = 3
 # Fixed point at scale 13: a few quanta per rounding against a weight change of order 1e-2.
 UPDATE_RELATIVE_TOLERANCE = 0.02
 
@@ -62,17 +63,19 @@ def test_circuit_step_matches_torch_autograd_and_sgd(zoo_circuit: tuple[ModelSpe
 
 
 def test_circuit_steps_train_the_model(zoo_circuit: tuple[ModelSpec, Circuit]) -> None:
+    # TRAIN_STEPS of the circuit's own quantised steps, cycling over TRAIN_BATCHES batches, lower
+    # the loss on those batches' samples by more than 10% (float SGD: 2.29 -> 1.97 for the CNN).
     from pot.prover import run_step
 
     spec, circuit = zoo_circuit
     data = load_dataset(spec.dataset)
-    seen = list(range(TRAIN_STEPS * spec.batch_size))
+    seen = list(range(TRAIN_BATCHES * spec.batch_size))
     trained = dataclasses.replace(data, x=data.x[seen], y=data.y[seen],
                                   targets=None if data.targets is None else data.targets[seen])
     params = initial_checkpoint(spec)
     _, loss0 = evaluate(params, spec, trained)
     for t in range(TRAIN_STEPS):
-        x, y = batch(spec, t)
+        x, y = batch(spec, t % TRAIN_BATCHES)
         params = run_step(circuit, params, x, y).params_next
     _, loss = evaluate(params, spec, trained)
     assert loss < 0.9 * loss0, (spec.name, loss0, loss)
