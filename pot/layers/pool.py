@@ -11,8 +11,9 @@ MaxPool2d, on the same inputs as ``torch.nn.MaxPool2d(k)``:
 
 * forward  ``y = max of each k x k block``                 ONNX: Reshape, Transpose, ReduceMax
 * backward the gradient goes to the *first* maximum of each block in row-major order, as torch's
-  does: ``eq_j = [x_j == y]``, ``first_j = eq_j * (1 - sum_{i<j} first_i)``, ``dx_j = g * first_j``
-  (exact on ties, which fixed point makes common)            ONNX: Equal, Cast, Mul, Sub, Concat
+  does: ``eq_j = 1 - [y > x_j]``, ``first_j = eq_j * (1 - sum_{i<j} first_i)``,
+  ``dx_j = g * first_j`` (exact on ties, which fixed point makes common; ezkl 23.0.5 gets an ONNX
+  Equal's scale wrong, so equality is written with Greater)  ONNX: Greater, Cast, Mul, Sub, Concat
 * circuit  ``k**2 - 1`` comparisons per output value forward; ``k**2`` equalities and two
   products per input value backward.
 """
@@ -99,7 +100,7 @@ class MaxPool2d(AvgPool2d):
     """``torch.nn.MaxPool2d(kernel_size)`` (stride = kernel size, no padding, no dilation)."""
 
     kind: ClassVar[str] = "maxpool2d"
-    onnx_ops: ClassVar[tuple[str, ...]] = ("Reshape", "Transpose", "ReduceMax", "Equal", "Cast",
+    onnx_ops: ClassVar[tuple[str, ...]] = ("Reshape", "Transpose", "ReduceMax", "Greater", "Cast",
                                            "Mul", "Sub", "Concat")
 
     def forward(self, torch: Any, params: list[Any], x: Any) -> Any:
@@ -110,7 +111,9 @@ class MaxPool2d(AvgPool2d):
         if not need_input:
             return None, []
         k = self.kernel_size
-        eq = (_blocks(x, k) == y.unsqueeze(-1)).to(g.dtype)
+        # [x_j == y] as 1 - [y > x_j] (y is the block's maximum): ezkl 23.0.5 yields an ONNX
+        # Equal's 1 at the wrong scale (one quantum, 2**-scale), its Greater correctly.
+        eq = 1.0 - (y.unsqueeze(-1) > _blocks(x, k)).to(g.dtype)
         free = torch.ones_like(eq[..., 0])
         first = []
         for j in range(k * k):
