@@ -204,3 +204,40 @@ def test_maxpool_gradient_goes_to_the_first_maximum_on_ties(tmp_path: Path) -> N
     reference = torch_sgd_step(spec, state, x, y)
     for (name, _), value in zip(spec.param_shapes(), got, strict=True):
         np.testing.assert_allclose(value, reference[name], atol=ATOL, rtol=RTOL, err_msg=name)
+
+
+@pytest.mark.ezkl
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_circuit_witness_of_every_layer_matches_torch(model: str, tmp_path: Path) -> None:
+    # onnxruntime runs the graph in float; ezkl runs it in fixed point with its own op semantics
+    # (an ONNX Equal's true came out as one quantum). Compile each case (no keys: gen_settings,
+    # compile, gen_witness) and hold the circuit's step against torch.
+    import ezkl
+
+    from pot.circuit import logrows_for, py_run_args, run_args
+    from pot.data import dequantize, quantize
+    from pot.prover import input_json, signed_felt
+
+    spec = make_spec(model, "softmax_cross_entropy" if "conv" in model else "mse", "0.5", "0.03125",
+                     batch=2)
+    onnx, settings = tmp_path / "network.onnx", tmp_path / "settings.json"
+    export_step(spec, onnx)
+    ezkl.gen_settings(str(onnx), str(settings), py_run_args=py_run_args(run_args(spec, 15)))
+    rows = json.loads(settings.read_text())["num_rows"]
+    ezkl.gen_settings(str(onnx), str(settings),
+                      py_run_args=py_run_args(run_args(spec, logrows_for(rows))))
+    ezkl.compile_circuit(str(onnx), str(tmp_path / "model.compiled"), str(settings))
+    state, x, y = random_case(spec, seed=7)
+    fixed = {k: quantize(v, spec.scale) for k, v in state.items()}
+    x, y = dequantize(quantize(x, spec.scale), spec.scale), dequantize(quantize(y, spec.scale),
+                                                                       spec.scale)
+    (tmp_path / "input.json").write_text(json.dumps(input_json(spec, fixed, x, y)))
+    ezkl.gen_witness(str(tmp_path / "input.json"), str(tmp_path / "model.compiled"),
+                     str(tmp_path / "witness.json"))
+    outputs = json.loads((tmp_path / "witness.json").read_text())["outputs"]
+    floats = {k: dequantize(v, spec.scale) for k, v in fixed.items()}
+    reference = torch_sgd_step(spec, floats, x, y)
+    change = max(np.abs(reference[n] - floats[n]).max() for n, _ in spec.param_shapes())
+    for (name, shape), felts in zip(spec.param_shapes(), outputs, strict=True):
+        got = dequantize(np.array([signed_felt(f) for f in felts]).reshape(shape), spec.scale)
+        assert np.abs(got - reference[name]).max() <= 0.02 * change, (model, name)
