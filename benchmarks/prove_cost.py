@@ -366,12 +366,12 @@ def main() -> None:
                         help="instead: the update error at these scales (witness only, no proofs)")
     args = parser.parse_args()
 
-    from pot.spec import load_spec
+    from pot.spec import load_spec, mlp_layers
 
     spec = load_spec(args.spec)
     changes: dict[str, Any] = {}
     if args.layers:
-        changes["layers"] = tuple(int(w) for w in args.layers.split(","))
+        changes.update(mlp_layers([int(w) for w in args.layers.split(",")]))
     if args.batch:
         changes["batch_size"] = args.batch
     if args.scale:

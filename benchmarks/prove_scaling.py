@@ -30,12 +30,12 @@ BATCHES = [4, 8, 16, 32]
 
 
 def spec_variant(name: str, layers: tuple[int, ...] | None = None, batch: int | None = None) -> Any:
-    from pot.spec import load_spec
+    from pot.spec import load_spec, mlp_layers
 
     spec = load_spec(name)
     changes: dict[str, Any] = {}
     if layers is not None:
-        changes["layers"] = layers
+        changes.update(mlp_layers(layers))
     if batch is not None:
         changes["batch_size"] = batch
     return dataclasses.replace(spec, name=f"{name}-variant", **changes) if changes else spec

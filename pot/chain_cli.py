@@ -25,7 +25,6 @@ import json
 import os
 import stat
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,7 +46,6 @@ from pot.chain.fixed_types import (
     FixedBytes,
 )
 from pot.chain.hyperparams import (
-    FIXED_POINT_ONE_Q16,
     AggregationRule,
     Hyperparams,
     LossId,
@@ -299,23 +297,21 @@ def _emit(as_json: bool, result: dict[str, Any]) -> None:
 
 
 def lr_to_q16(text: str) -> U32:
-    """Convert a decimal learning rate to Q16 fixed point, rounded to nearest.
+    """Convert a decimal learning rate to Q16 fixed point, exactly, under the one learning-rate
+    rule (:func:`pot.spec.check_learning_rate`) that spec validation and the node apply too.
 
     Raises
     ------
     click.BadParameter
-        If ``text`` is not a decimal number, or its Q16 value is 0 or does not fit 32 bits.
+        If ``text`` is not a decimal number, or breaks the rule (not a positive multiple of
+        2**-16 below 2**16).
     """
+    from pot.spec import check_learning_rate, parse_decimal
+
     try:
-        value = Fraction(text)
-    except (ValueError, ZeroDivisionError) as e:
-        raise click.BadParameter(f"{text!r} is not a decimal number", param_hint="--lr") from e
-    q16 = round(value * FIXED_POINT_ONE_Q16)
-    if not 1 <= q16 < 2**32:
-        raise click.BadParameter(
-            f"{text} is {q16} in Q16 fixed point; it must be in [1, 2**32)", param_hint="--lr"
-        )
-    return U32(q16)
+        return U32(check_learning_rate(parse_decimal(text, "learning rate")))
+    except SpecError as e:
+        raise click.BadParameter(str(e), param_hint="--lr") from e
 
 
 @click.group("chain", context_settings={"help_option_names": ["-h", "--help"]})
@@ -375,33 +371,31 @@ DEFAULT_BATCH_SIZE = 32
 
 
 def _fill_from_spec(name: str, fields: dict[str, Any]) -> None:
-    """Fill the spec-given request options from the zoo spec ``name``.
+    """Fill the spec-given request options from the spec ``name``: a zoo name, a spec file (then
+    added to the spec store, so this node can judge the job) or a stored spec id.
 
     Raises
     ------
     click.UsageError
         If one of those options is given too.
     click.BadParameter
-        If ``name`` is not a zoo spec, or its learning rate is not exact in Q16.
+        If ``name`` is no spec, or the spec is invalid (its learning rate breaks the rule).
     """
-    from pot.node import lr_q16
-    from pot.spec import load_spec, zoo_names
+    from pot.spec import ensure_stored, load_spec
 
     given = ["--" + name.replace("_", "-") for name in _SPEC_FIELDS if fields[name] is not None]
     if given:
         raise click.UsageError(f"--spec fills {', '.join(given)}; give one or the other")
-    if name not in zoo_names():
-        raise click.BadParameter(
-            f"{name!r} is not in the zoo ({', '.join(zoo_names())})", param_hint="--spec"
-        )
     try:
         spec = load_spec(name)
-        fields["lr"] = U32(lr_q16(spec))
+        ensure_stored(spec)
+        fields["lr"] = U32(spec.lr_q16)
     except SpecError as e:
         raise click.BadParameter(str(e), param_hint="--spec") from e
     fields["model_spec_id"] = Bytes32(spec.spec_id)
-    fields["param_count"] = spec.n_params
+    fields["param_count"] = spec.n_state_values
     fields["batch_size"] = spec.batch_size
+    fields["loss"] = "cross-entropy" if spec.classifies else "mse"
 
 
 @chain.command()
@@ -415,8 +409,8 @@ def _fill_from_spec(name: str, fields: dict[str, Any]) -> None:
               help="Wei moved from the caller's balance into the job's escrow.")
 @click.option("--calldata", type=HexData(), help="Raw ABI calldata; replaces the options below.")
 @click.option("--spec", "spec_name",
-              help="Zoo spec (e.g. mlp-tiny): fills --model-spec-id, --param-count, --lr and "
-                   "--batch-size.")
+              help="Zoo name, spec file (added to the spec store) or stored spec id: fills "
+                   "--model-spec-id, --param-count, --lr, --batch-size and --loss.")
 @click.option("--model", type=Reference(), help="model_id: CID (or 0x word) of the model.")
 @click.option("--dataset", type=Reference(), help="dataset_ref: CID (or 0x word) of the data.")
 @click.option("--rounds", type=click.IntRange(0, 2**256 - 1), help="total_rounds.")
@@ -458,8 +452,9 @@ def request(
     """Execute TRAIN_REQUEST; print the job id and the gas used.
 
     Give the request either as options (encoded here) or as raw ``--calldata``. The job must
-    train a spec of this node's zoo: ``--spec`` fills its id, parameter count, learning rate and
-    batch size. ``--value`` escrows the job's budget from the balance of the key's address.
+    train a spec of this node's zoo or spec store: ``--spec`` fills its id, parameter count,
+    learning rate and batch size. ``--value`` escrows the job's budget from the balance of the key's
+    address.
 
     \b
     Example:

@@ -298,7 +298,9 @@ def build_circuit(
     Raises
     ------
     SetupError
-        If an ezkl phase fails or the circuit needs more than ``MAX_LOGROWS`` rows.
+        If an ezkl phase fails, or the circuit is predicted not to fit this machine's memory
+        (:func:`pot.cost.check_fits`: refused before any file is written, then again from the
+        exact row count before compiling).
     """
     import ezkl
 
@@ -311,6 +313,9 @@ def build_circuit(
         if circuit.can_prove:
             _ensure_vka(circuit)
             return circuit
+    from pot.cost import check_fits
+
+    check_fits(spec)  # predicted from the spec alone: refused before any file is written
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{spec.name}-", dir=root))
     try:
@@ -324,9 +329,7 @@ def build_circuit(
                 run_args(spec, logrows)))
             rows = int(json.loads(settings.read_text())["num_rows"])
             logrows = logrows_for(rows)
-            if logrows > MAX_LOGROWS:
-                raise SetupError(f"spec {spec.name!r} needs logrows {logrows} "
-                                 f"(> {MAX_LOGROWS}, which does not fit in memory)")
+            check_fits(spec, rows)  # the exact count, before compile and setup
             largest = max(spec.batch_size * max(spec.n_features, spec.n_classes),
                           *(math.prod(shape) for _, shape in spec.param_shapes()))
             if largest > column_capacity(logrows):

@@ -455,11 +455,13 @@ def simulate(spec_name: str, trainers: int, rounds: int, steps: int, samples: in
 from pot.chain_cli import chain  # noqa: E402
 from pot.fixtures.cli import fixtures  # noqa: E402
 from pot.protocol.cli import keys, security  # noqa: E402
+from pot.spec_cli import spec as spec_group  # noqa: E402
 
 main.add_command(chain)
 main.add_command(fixtures)
 main.add_command(keys)
 main.add_command(security)
+main.add_command(spec_group)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

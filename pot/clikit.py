@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from pot.errors import MalformedInputError, PotError
+from pot.errors import MalformedInputError, PotError, SpecError
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -38,14 +38,23 @@ def boundary(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except MalformedInputError as e:
+        except (MalformedInputError, SpecError) as e:  # a bad spec is malformed input
+            _json_error(kwargs, e, EXIT_MALFORMED)
             raise PotClickException(str(e), EXIT_MALFORMED) from e
         except PotError as e:
+            _json_error(kwargs, e, EXIT_INVALID)
             raise PotClickException(str(e), EXIT_INVALID) from e
         except KeyboardInterrupt as e:
             raise PotClickException("interrupted", 130) from e
 
     return wrapper  # type: ignore[return-value]
+
+
+def _json_error(kwargs: dict[str, Any], error: Exception, code: int) -> None:
+    """Under ``--json``, the error as one JSON object on stdout too (the message stays on stderr)."""
+    if kwargs.get("as_json"):
+        click.echo(json.dumps({"error": str(error), "exit_code": code,
+                               "kind": type(error).__name__}, sort_keys=True))
 
 
 json_option = click.option(

@@ -38,33 +38,41 @@ class Dataset:
     Attributes
     ----------
     x
-        ``(n, features)`` float64 in [0, 1], each an exact multiple of 2**-6.
+        ``(n, features)`` float64, each an exact multiple of 2**-6 (in [0, 1] for digits).
     y
-        ``(n,)`` int64 class labels in ``0..classes-1``.
+        ``(n,)`` int64 class labels in ``0..classes-1`` (all 0 for a regression dataset).
     classes
-        Number of classes.
+        Number of classes (1 for a regression dataset).
+    targets
+        ``(n, outputs)`` float64 regression targets (multiples of 2**-6), or ``None`` for a
+        classification dataset: what an MSE spec trains on.
     """
 
     x: FloatArray
     y: IntArray
     classes: int
+    targets: FloatArray | None = None
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
 
 
-def load_dataset(name: str) -> Dataset:
-    """Load a bundled dataset by name.
+def load_dataset(name: str | None) -> Dataset:
+    """Load a bundled dataset by name (a spec's optional ``dataset``).
 
     Raises
     ------
     DataError
-        If the name is unknown.
+        If the name is unknown, or ``None`` (the spec names no built-in dataset).
     """
     from sklearn.datasets import load_digits  # trainer-only dependency
 
+    if name is None:
+        raise DataError("the spec names no built-in dataset")
+    if name == "diabetes":
+        return _diabetes()
     if name not in ("digits", "digits4x4"):
-        raise DataError(f"unknown dataset {name!r}; known: digits, digits4x4")
+        raise DataError(f"unknown dataset {name!r}; known: digits, digits4x4, diabetes")
     bunch = load_digits()
     images = np.asarray(bunch.images, dtype=np.float64) / 16.0  # (1797, 8, 8)
     if name == "digits4x4":
@@ -73,13 +81,29 @@ def load_dataset(name: str) -> Dataset:
     return Dataset(x=x, y=np.asarray(bunch.target, dtype=np.int64), classes=10)
 
 
+def _diabetes() -> Dataset:
+    """scikit-learn's bundled ``load_diabetes`` (442 patients, 10 features, disease progression):
+    features and target standardised, clipped to 4 standard deviations and rounded to 2**-6, so
+    they quantise exactly like the digits."""
+    from sklearn.datasets import load_diabetes
+
+    bunch = load_diabetes()
+    x = np.asarray(bunch.data, dtype=np.float64)
+    t = np.asarray(bunch.target, dtype=np.float64)
+    x = np.clip((x - x.mean(axis=0)) / x.std(axis=0), -4, 4)
+    t = np.clip((t - t.mean()) / t.std(), -4, 4)
+    return Dataset(x=np.round(x * 64) / 64, y=np.zeros(len(t), dtype=np.int64), classes=1,
+                   targets=(np.round(t * 64) / 64).reshape(-1, 1))
+
+
 def train_test_split(data: Dataset, seed: int = 0) -> tuple[Dataset, Dataset]:
     """Split into (train, test) by a seeded permutation; 1 in ``TEST_FRACTION_DEN`` is test."""
     perm = np.random.default_rng(seed).permutation(len(data))
     n_test = len(data) // TEST_FRACTION_DEN
     test, train = perm[:n_test], perm[n_test:]
-    return (Dataset(data.x[train], data.y[train], data.classes),
-            Dataset(data.x[test], data.y[test], data.classes))
+    t = data.targets
+    return (Dataset(data.x[train], data.y[train], data.classes, None if t is None else t[train]),
+            Dataset(data.x[test], data.y[test], data.classes, None if t is None else t[test]))
 
 
 def one_hot(y: IntArray, classes: int) -> FloatArray:
@@ -112,7 +136,8 @@ def parse_indices(text: str, n: int) -> list[int]:
 
 
 def batch_arrays(data: Dataset, indices: list[int], spec: ModelSpec) -> tuple[FloatArray, FloatArray]:
-    """The ``(x, one-hot y)`` arrays of one batch: ``(B, features)`` and ``(B, classes)`` float64.
+    """The ``(x, y)`` arrays of one batch: ``(B, features)`` and ``(B, classes)`` float64, ``y``
+    one-hot labels for a classifier, the regression targets for an MSE spec.
 
     Raises
     ------
@@ -126,6 +151,11 @@ def batch_arrays(data: Dataset, indices: list[int], spec: ModelSpec) -> tuple[Fl
     if x.shape[1] != spec.n_features:
         raise DataError(f"dataset has {x.shape[1]} features, spec {spec.name!r} expects "
                         f"{spec.n_features}")
+    if not spec.classifies:
+        if data.targets is None or data.targets.shape[1] != spec.n_outputs:
+            raise DataError(f"spec {spec.name!r} regresses {spec.n_outputs} targets; the dataset "
+                            "has no such targets")
+        return x, data.targets[indices]
     return x, one_hot(data.y[indices], spec.n_classes)
 
 
@@ -134,17 +164,19 @@ def initial_checkpoint(spec: ModelSpec) -> dict[str, IntArray]:
 
     Weight ``w_i[j]`` (row-major index ``j``) is He-uniform on the fixed-point grid:
     ``u mod (2q + 1) - q`` with ``q = isqrt(6 * 4**scale // fan_in)`` and
-    ``u = keccak256(b"pot/v1/init" || spec_id || name || uint64_be(j))`` read big-endian; biases
+    ``u = keccak256(b"pot/v1/init" || spec_id || name || uint64_be(j))`` read big-endian, and
+    ``fan_in`` from :meth:`ModelSpec.fan_in` (inputs per output); biases and momentum buffers
     are 0. Any client derives the same W_0 from the spec id, with no float or RNG involved.
     """
     params: dict[str, IntArray] = {}
     spec_id = spec.spec_id
     for name, shape in spec.param_shapes():
         size = int(np.prod(shape))
-        if name.startswith("b"):
+        fan_in = spec.fan_in(name)
+        if fan_in == 0:  # biases and momentum buffers
             params[name] = np.zeros(shape, dtype=np.int64)
             continue
-        q = math.isqrt(6 * 4**spec.scale // shape[1])
+        q = math.isqrt(6 * 4**spec.scale // fan_in)
         prefix = INIT_DOMAIN + spec_id + name.encode()
         vals = [int.from_bytes(keccak(prefix + j.to_bytes(8, "big")), "big") % (2 * q + 1) - q
                 for j in range(size)]

@@ -14,20 +14,23 @@ from pot.spec import ModelSpec
 
 
 def logits(params: Mapping[str, FloatArray], spec: ModelSpec, x: FloatArray) -> FloatArray:
-    """``(n, classes)`` logits of the MLP with float ``params`` on ``(n, features)`` inputs."""
-    a = np.asarray(x, dtype=np.float64)
-    n_layers = len(spec.layers) - 1
-    for i in range(1, n_layers + 1):
-        a = a @ np.asarray(params[f"w{i}"]).T + np.asarray(params[f"b{i}"])
-        if i < n_layers:
-            a = np.maximum(a, 0.0)
-    return a
+    """``(n, n_outputs)`` outputs of the spec's model with float ``params`` on flat ``(n, features)``
+    inputs (the layer library's forward, :func:`pot.export.predict`)."""
+    from pot.export import predict
+
+    return predict(spec, dict(params), np.asarray(x, dtype=np.float64))
 
 
 def evaluate_float(params: Mapping[str, FloatArray], spec: ModelSpec,
                    data: Dataset) -> tuple[float, float]:
-    """(accuracy in [0, 1], mean softmax cross-entropy in nats) of float weights on ``data``."""
+    """(accuracy in [0, 1], mean softmax cross-entropy in nats) of float weights on ``data``; for
+    an MSE spec, (R², the coefficient of determination, and the mean squared error)."""
     z = logits(params, spec, data.x)
+    if not spec.classifies:
+        if data.targets is None:
+            raise ValueError(f"spec {spec.name!r} regresses; the dataset has no targets")
+        mse = float(((z - data.targets) ** 2).mean())
+        return 1.0 - mse / float(data.targets.var()), mse
     z = z - z.max(axis=1, keepdims=True)
     log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     loss = float(-log_p[np.arange(len(data)), data.y].mean())
@@ -47,12 +50,12 @@ def centralised_baseline(spec: ModelSpec, train: Dataset, test: Dataset, steps: 
     The reference a federated run is compared with: the same model, initial weights, batch size
     and learning rate, for ``steps`` SGD steps on batches drawn uniformly from all of ``train``.
     """
-    from pot.data import initial_checkpoint, one_hot
+    from pot.data import batch_arrays, initial_checkpoint
     from pot.export import torch_sgd_step
 
     rng = np.random.default_rng(seed)
     params = {k: dequantize(v, spec.scale) for k, v in initial_checkpoint(spec).items()}
     for _ in range(steps):
         idx = rng.choice(len(train), size=spec.batch_size, replace=False)
-        params = torch_sgd_step(spec, params, train.x[idx], one_hot(train.y[idx], spec.n_classes))
+        params = torch_sgd_step(spec, params, *batch_arrays(train, [int(i) for i in idx], spec))
     return evaluate_float(params, spec, test)

@@ -39,7 +39,8 @@ from pot.chain.store import Store
 from pot.circuit import Circuit, load_circuit
 from pot.data import initial_checkpoint
 from pot.errors import CircuitError, SpecError
-from pot.spec import ModelSpec, load_spec, zoo_names
+from pot.spec import ModelSpec
+from pot.spec import spec_by_id as _spec_by_id
 from pot.tensors import checkpoint_commitment, unflatten_params
 from pot.verdict import Verdict
 from pot.verifier import Expected, verify_bundle
@@ -48,27 +49,19 @@ Q16 = 1 << 16
 
 
 def spec_by_id(spec_id: bytes) -> ModelSpec:
-    """The zoo spec with this id.
+    """The spec with this id, from the zoo or the spec store (:func:`pot.spec.spec_by_id`).
 
     Raises
     ------
     SpecError
-        If no spec in the zoo has that id.
+        If neither holds it.
     """
-    for name in zoo_names():
-        spec = load_spec(name)
-        if spec.spec_id == bytes(spec_id):
-            return spec
-    raise SpecError(f"model spec id 0x{bytes(spec_id).hex()} is not in this node's zoo")
+    return _spec_by_id(spec_id)
 
 
 def lr_q16(spec: ModelSpec) -> int:
-    """The spec's learning rate in the hyperparams' Q16 fixed point (must be exact)."""
-    q = spec.lr * Q16
-    if q.denominator != 1:
-        raise SpecError(f"spec {spec.name!r}: learning rate {spec.learning_rate} is not a multiple "
-                        "of 2**-16")
-    return int(q)
+    """The spec's learning rate in the hyperparams' Q16 fixed point (:func:`pot.spec.check_learning_rate`)."""
+    return spec.lr_q16
 
 
 def job_spec(hp: Hyperparams) -> ModelSpec:
@@ -82,14 +75,15 @@ def job_spec(hp: Hyperparams) -> ModelSpec:
     """
     spec = spec_by_id(bytes(hp.model_spec_id))
     mismatches = []
-    if int(hp.param_count) != spec.n_params:
-        mismatches.append(f"param_count {hp.param_count} != {spec.n_params}")
+    if int(hp.param_count) != spec.n_state_values:  # parameters, and momentum buffers if any
+        mismatches.append(f"param_count {hp.param_count} != {spec.n_state_values}")
     if int(hp.batch_size) != spec.batch_size:
         mismatches.append(f"batch_size {hp.batch_size} != {spec.batch_size}")
     if Fraction(int(hp.lr_q16), Q16) != spec.lr:
         mismatches.append(f"learning rate {Fraction(int(hp.lr_q16), Q16)} != {spec.lr}")
-    if hp.loss_id != LossId.CROSS_ENTROPY:
-        mismatches.append("loss is not cross-entropy")
+    want_loss = LossId.CROSS_ENTROPY if spec.classifies else LossId.MSE
+    if hp.loss_id != want_loss:
+        mismatches.append(f"loss_id {int(hp.loss_id)} is not the spec's {spec.loss}")
     if mismatches:
         raise SpecError(f"hyperparams do not match spec {spec.name!r}: {'; '.join(mismatches)}")
     return spec

@@ -48,7 +48,7 @@ from pot.proof import StepProof
 from pot.protocol.challenge import challenge_indices
 from pot.protocol.commitments import scheduled_batch
 from pot.protocol.keys import SecretKey, derive_secret_key, public_key
-from pot.spec import ModelSpec, load_spec
+from pot.spec import ModelSpec, ensure_stored, load_spec
 from pot.tensors import flatten_params, unflatten_params
 from pot.trainer import DatasetCommitment, LocalData, Trajectory, build_bundle, commit_dataset, run_trajectory
 
@@ -242,8 +242,9 @@ class Simulation:
         return Hyperparams(
             lr_q16=U32(lr_q16(spec)), local_epochs=U16(1), batch_size=U32(spec.batch_size),
             samples_per_round=U16(self.cfg.samples), steps_per_round=U32(self.cfg.steps),
-            loss_id=LossId.CROSS_ENTROPY, model_spec_id=Bytes32(spec.spec_id),
-            param_count=U64(spec.n_params), aggregation_rule=RULE_BY_NAME[self.cfg.rule],
+            loss_id=LossId.CROSS_ENTROPY if spec.classifies else LossId.MSE,
+            model_spec_id=Bytes32(spec.spec_id),
+            param_count=U64(spec.n_state_values), aggregation_rule=RULE_BY_NAME[self.cfg.rule],
             rule_param=U32(self.cfg.rule_param), join_blocks=U32(JOIN_BLOCKS),
             submit_blocks=U32(SUBMIT_BLOCKS), proof_blocks=U32(PROOF_BLOCKS),
         )
@@ -290,6 +291,7 @@ class Simulation:
         self.out.mkdir(parents=True, exist_ok=True)
         self._prepare_out()
         spec = load_spec(self.cfg.spec)
+        ensure_stored(spec)  # a user spec: the node finds the job's spec in the spec store
         self.ui.phase("building the circuit (cached after the first run)")
         circuit = build_circuit(spec, self.circuits, progress=self.ui.phase)
         train, test = train_test_split(load_dataset(spec.dataset), seed=self.cfg.seed)

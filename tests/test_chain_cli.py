@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 from multiformats import CID
@@ -213,21 +214,24 @@ def test_usage_errors_exit_2(cli: Chain) -> None:
         "request", *request_args(**{"--spec": None}), "--lr", "0.000001", "--model-spec-id",
         "0x" + SPEC.spec_id.hex(), "--param-count", "226",
     )
-    assert zero_lr.exit_code == 2 and "must be in [1, 2**32)" in zero_lr.output
+    assert zero_lr.exit_code == 2 and "not a multiple of 2**-16" in zero_lr.output
     spec_and_lr = cli("request", *request_args(), "--lr", "0.5")
     assert spec_and_lr.exit_code == 2 and "--spec fills --lr; give one or the other" in (
         spec_and_lr.output
     )
     unknown = cli("request", *request_args(**{"--spec": "resnet"}))
-    assert unknown.exit_code == 2 and "'resnet' is not in the zoo (mlp-digits, mlp-tiny)" in (
+    assert unknown.exit_code == 2 and "unknown model spec 'resnet'; the zoo has: cnn-digits, mlp-digits" in (
         unknown.output
     )
 
 
-def test_learning_rate_rounds_to_nearest_q16() -> None:
-    assert lr_to_q16("0.01") == 655  # 655.36
+def test_learning_rate_obeys_the_one_q16_rule() -> None:
+    # The rule spec validation (setup, prove) and the node apply: exact Q16, never rounded.
     assert lr_to_q16("1") == 65536
-    assert lr_to_q16("1/3") == 21845  # 21845.33
+    assert lr_to_q16("0.0078125") == 512
+    for bad in ("0.01", "1/3", "0.1"):
+        with pytest.raises(click.BadParameter, match=r"multiple of 2|not a decimal"):
+            lr_to_q16(bad)
 
 
 def test_missing_state_file_exits_1(tmp_path: Path) -> None:

@@ -87,7 +87,7 @@ def test_job_spec_checks_the_hyperparams_against_the_zoo() -> None:
     assert job_spec(make_hyperparams(**tiny_hyperparams())).name == "mlp-tiny"
     with pytest.raises(SpecError, match="param_count 4 != 226; batch_size 16 != 4"):
         job_spec(make_hyperparams(**tiny_hyperparams(param_count=U64(4), batch_size=U32(16))))
-    with pytest.raises(SpecError, match="is not in this node's zoo"):
+    with pytest.raises(SpecError, match="is neither in the zoo nor in the spec store"):
         job_spec(make_hyperparams())
 
 
@@ -182,3 +182,25 @@ def test_an_export_with_kzg_commitments_imports_only_with_the_nodes_commitment(
 
     with pytest.raises(StateError, match="payload does not match its update commitment"):
         Store.import_state(tmp_path / "keccak.db", export)
+
+
+def test_a_validator_lacking_the_jobs_spec_says_so_and_finds_it_once_stored(
+    tmp_path: Path, circuits: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pot.spec import ModelSpec, add_spec
+
+    node = node_job(tmp_path, circuits)
+    store = node.executor.store
+    with store.snapshot():
+        context = node.executor._proof_context(node.job_id, U64(0), pubkey(0), 21)
+    mine = ModelSpec.from_json({**SPEC.to_json(), "name": "mine"})
+    ctx = dataclasses.replace(context, hyperparams=dataclasses.replace(
+        context.hyperparams, model_spec_id=Bytes32(mine.spec_id)))
+    bundle = well_formed_bundle(bytes(node.job_id), bytes(pubkey(0)))
+    monkeypatch.setenv("POT_SPECS", str(tmp_path / "specs"))
+    with pytest.raises(NoVerifierError, match=rf"cannot judge the job: model spec id "
+                       rf"{mine.spec_id_hex} is neither in the zoo nor in the spec store"):
+        BundleVerifier(circuits)(bundle, ctx)
+    add_spec(mine)  # the spec store now holds it: the node finds the spec (and lacks its circuit)
+    with pytest.raises(NoVerifierError, match="no circuit for spec 'mine'"):
+        BundleVerifier(circuits)(bundle, ctx)
