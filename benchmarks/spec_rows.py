@@ -48,7 +48,8 @@ def variants() -> list[Any]:
 def main() -> None:
     import numpy as np
 
-    from pot.cost import ROW_FEATURES, exact_rows, predict_rows, row_features
+    from pot.circuit import exact_rows
+    from pot.cost import ROW_FEATURES, predict_rows, row_features
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--fit", action="store_true", help="also fit the constants")

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pot.cost import MIN_LOGROWS, check_fits, logrows_for
 from pot.errors import CircuitError, PotError, SetupError
 from pot.jsonio import canonical_json
 from pot.spec import ModelSpec
@@ -48,8 +49,6 @@ INPUT_VISIBILITY = "polycommit"
 OUTPUT_VISIBILITY = "polycommit"
 PARAM_VISIBILITY = "fixed"  # the graph has no parameters of its own: weights are inputs
 CHECK_MODE = "safe"
-MIN_LOGROWS = 15  # ezkl 23.0.5's minimum
-MAX_LOGROWS = 20  # logrows 21 does not fit in 24 GiB
 LOOKUP_HEADROOM = 1024  # quanta above 0 kept in the table
 NUM_INNER_COLS = 2  # advice columns per region (ezkl's num_inner_cols); see docs/performance.md
 COLUMN_RESERVED_ROWS = 6  # rows of a 2**logrows column ezkl keeps back (blinding and padding)
@@ -60,7 +59,6 @@ def lookup_range(spec: ModelSpec) -> tuple[int, int]:
     from pot.export import SOFTMAX_CLAMP
 
     return (-(SOFTMAX_CLAMP << spec.scale), LOOKUP_HEADROOM)
-ROW_HEADROOM = 64  # rows ezkl reserves for blinding and padding beyond num_rows
 VERIFIER_FILES = ("network.onnx", "settings.json", "vk.key", "kzg.srs")
 MAX_MANIFEST_BYTES = 1 << 20
 
@@ -107,11 +105,6 @@ def run_args(spec: ModelSpec, logrows: int) -> dict[str, Any]:
         "num_inner_cols": NUM_INNER_COLS,
         "logrows": logrows,
     }
-
-
-def logrows_for(rows: int) -> int:
-    """The least usable logrows for a circuit of ``rows`` rows (ezkl keeps ``ROW_HEADROOM`` back)."""
-    return max(MIN_LOGROWS, math.ceil(math.log2(rows + ROW_HEADROOM)))
 
 
 def column_capacity(logrows: int) -> int:
@@ -313,7 +306,6 @@ def build_circuit(
         if circuit.can_prove:
             _ensure_vka(circuit)
             return circuit
-    from pot.cost import check_fits
 
     check_fits(spec)  # predicted from the spec alone: refused before any file is written
     root.mkdir(parents=True, exist_ok=True)
@@ -398,3 +390,27 @@ def _ensure_vka(circuit: Circuit) -> None:
     except PotError:
         pass
     write_vka(circuit.path, words)
+
+
+def exact_rows(spec: ModelSpec) -> int:
+    """ezkl's exact row count of the spec's step: export, then ``ezkl.gen_settings`` (seconds; no
+    keys). Needs torch and ezkl.
+
+    Raises
+    ------
+    SetupError
+        If ezkl cannot lay out the step.
+    """
+    import ezkl
+
+    from pot.export import export_step
+
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx, settings = Path(tmp) / "network.onnx", Path(tmp) / "settings.json"
+        export_step(spec, onnx)
+        try:
+            ezkl.gen_settings(str(onnx), str(settings),
+                              py_run_args=py_run_args(run_args(spec, MIN_LOGROWS)))
+        except RuntimeError as e:
+            raise SetupError(f"ezkl cannot lay out spec {spec.name!r}: {e}") from e
+        return int(json.loads(settings.read_text())["num_rows"])

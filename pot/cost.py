@@ -2,7 +2,7 @@
 
 Rows are predicted from the spec alone by a linear model fitted on ezkl's exact counts
 (``benchmarks/spec_rows.py --fit``; the exact count needs an export and ``ezkl.gen_settings``),
-then logrows as :func:`pot.circuit.logrows_for`. The pk size, peak RSS of proving and proving time
+then logrows as :func:`logrows_for`. The pk size, peak RSS of proving and proving time
 are a step function of logrows: measured at logrows 17 on the 2-core machine and doubling with
 each step (``docs/performance.md``, "How the cost grows": pk 0.69 / 2.66 / 5.32 GB and peak RSS
 1.65 / 6.13 / 12.2 GB at logrows 15 / 17 / 18). Every figure is a prediction and says so.
@@ -21,6 +21,15 @@ from typing import Any
 from pot.errors import SetupError
 from pot.layers import LOSSES, ReLU
 from pot.spec import ModelSpec
+
+MIN_LOGROWS = 15  # ezkl 23.0.5's minimum
+MAX_LOGROWS = 20  # logrows 21 does not fit in 24 GiB
+ROW_HEADROOM = 64  # rows ezkl reserves for blinding and padding beyond num_rows
+
+
+def logrows_for(rows: int) -> int:
+    """The least usable logrows for a circuit of ``rows`` rows (ezkl keeps ``ROW_HEADROOM`` back)."""
+    return max(MIN_LOGROWS, math.ceil(math.log2(rows + ROW_HEADROOM)))
 
 # Rows = ROWS_FIXED + sum(c * feature): least squares over the specs of benchmarks/spec_rows.py.
 ROW_FEATURES = ("params", "batch_products", "batch_activations", "optimizer_values")
@@ -100,8 +109,6 @@ class CostPrediction:
 
 def predict(spec: ModelSpec, rows: int | None = None) -> CostPrediction:
     """The cost prediction of ``spec``'s circuit; ``rows`` an exact count when known."""
-    from pot.circuit import logrows_for
-
     n = predict_rows(spec) if rows is None else rows
     logrows = logrows_for(n)
     factor = 2.0 ** (logrows - BASE_LOGROWS)
@@ -123,10 +130,8 @@ def check_fits(spec: ModelSpec, rows: int | None = None, memory_bytes: int | Non
     ------
     SetupError
         If the predicted peak RSS of proving passes ``MEMORY_FRACTION_USABLE`` of the memory, or
-        the logrows pass :data:`pot.circuit.MAX_LOGROWS`; the message gives the figures.
+        the logrows pass :data:`MAX_LOGROWS`; the message gives the figures.
     """
-    from pot.circuit import MAX_LOGROWS
-
     cost = predict(spec, rows)
     memory = machine_memory_bytes() if memory_bytes is None else memory_bytes
     if cost.prove_rss_bytes > MEMORY_FRACTION_USABLE * memory or cost.logrows > MAX_LOGROWS:
@@ -134,32 +139,3 @@ def check_fits(spec: ModelSpec, rows: int | None = None, memory_bytes: int | Non
                          f"{cost.summary()}, this machine has {memory / 1e9:.1f} GB; "
                          "use fewer parameters or a smaller batch (pot spec show)")
     return cost
-
-
-def exact_rows(spec: ModelSpec) -> int:
-    """ezkl's exact row count of the spec's step: export, then ``ezkl.gen_settings`` (seconds; no
-    keys). Needs torch and ezkl.
-
-    Raises
-    ------
-    SetupError
-        If ezkl cannot lay out the step.
-    """
-    import json
-    import tempfile
-    from pathlib import Path
-
-    import ezkl
-
-    from pot.circuit import MIN_LOGROWS, py_run_args, run_args
-    from pot.export import export_step
-
-    with tempfile.TemporaryDirectory() as tmp:
-        onnx, settings = Path(tmp) / "network.onnx", Path(tmp) / "settings.json"
-        export_step(spec, onnx)
-        try:
-            ezkl.gen_settings(str(onnx), str(settings),
-                              py_run_args=py_run_args(run_args(spec, MIN_LOGROWS)))
-        except RuntimeError as e:
-            raise SetupError(f"ezkl cannot lay out spec {spec.name!r}: {e}") from e
-        return int(json.loads(settings.read_text())["num_rows"])

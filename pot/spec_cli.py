@@ -62,7 +62,8 @@ def show(spec_file: str, exact: bool, as_json: bool) -> None:
     Example:
         pot spec show models/mlp-digits.json
     """
-    from pot.cost import exact_rows, machine_memory_bytes, predict
+    from pot.circuit import exact_rows
+    from pot.cost import machine_memory_bytes, predict
     from pot.spec import load_spec
 
     s = load_spec(spec_file)

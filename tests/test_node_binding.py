@@ -192,7 +192,8 @@ def test_a_validator_lacking_the_jobs_spec_says_so_and_finds_it_once_stored(
     node = node_job(tmp_path, circuits)
     store = node.executor.store
     with store.snapshot():
-        context = node.executor._proof_context(node.job_id, U64(0), pubkey(0), 21)
+        sender = Sender(pubkey(0), address_of(pubkey(0)), store.next_nonce(address_of(pubkey(0))))
+        context = node.executor.inner._proof_context(sender, node.job_id, U64(0), 21)
     mine = ModelSpec.from_json({**SPEC.to_json(), "name": "mine"})
     ctx = dataclasses.replace(context, hyperparams=dataclasses.replace(
         context.hyperparams, model_spec_id=Bytes32(mine.spec_id)))

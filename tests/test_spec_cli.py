@@ -84,7 +84,11 @@ def test_chain_request_with_a_user_spec_file_stores_it_and_the_node_finds_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # No circuit is built here: the node finds the user's spec in the store (not "not in the
     # zoo", as before), then reverts the request because it has no circuit for it yet.
-    from pot.chain.cli import chain
+    from test_chain_support import pubkey, secret
+
+    from pot.chain.tx import address_of
+    from pot.chain_cli import chain
+    from pot.protocol.keys import save_secret_key
 
     monkeypatch.setenv("POT_SPECS", str(tmp_path / "specs"))
     monkeypatch.setenv("POT_CIRCUITS", str(tmp_path / "circuits"))
@@ -93,12 +97,14 @@ def test_chain_request_with_a_user_spec_file_stores_it_and_the_node_finds_it(
     path.write_text(json.dumps(obj))
     state = str(tmp_path / "state.db")
     runner = CliRunner()
-    caller = "0x" + "11" * 20
+    key = tmp_path / "caller.key"
+    save_secret_key(key, secret(0))
+    caller = address_of(pubkey(0)).to_hex()
     assert runner.invoke(chain, ["init", "--state", state, "--chain-id", "1", "--alloc",
                                  f"{caller}=5000"]).exit_code == 0
     cid = "bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy"
     result = runner.invoke(chain, [
-        "request", "--state", state, "--caller", caller, "--height", "10", "--model", cid,
+        "request", "--state", state, "--key", str(key), "--height", "10", "--model", cid,
         "--dataset", cid, "--rounds", "1", "--min-participants", "1", "--spec", str(path),
         "-k", "2", "--steps", "8"])
     spec = load_spec(path)
@@ -106,6 +112,6 @@ def test_chain_request_with_a_user_spec_file_stores_it_and_the_node_finds_it(
     assert result.exit_code != 0 and "no circuit for spec 'mine'" in result.output, result.output
     bad_lr = tmp_path / "lr.json"
     bad_lr.write_text(json.dumps({**obj, "optimizer": {"type": "sgd", "learning_rate": "0.1"}}))
-    refused = runner.invoke(chain, ["request", "--state", state, "--caller", caller, "--height",
+    refused = runner.invoke(chain, ["request", "--state", state, "--key", str(key), "--height",
                                     "10", "--spec", str(bad_lr)])
     assert refused.exit_code == 2 and "not a multiple of 2**-16" in refused.output
