@@ -11,12 +11,15 @@ Exit codes
     The input was judged and failed (an invalid proof or bundle), or a library operation failed.
 2
     Malformed input or a usage error: the input was not judged.
+130
+    Interrupted (Ctrl-C): the work in flight was stopped and nothing half-written was left.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +29,7 @@ import click
 
 from pot import __version__
 from pot.clikit import (
+    EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_MALFORMED,
     EXIT_OK,
@@ -94,13 +98,40 @@ def setup(spec_name: str, srs: Path | None, circuits_dir: Path, as_json: bool) -
                    f"{', development SRS' if circuit.dev_srs else ''})")
 
 
+data_option = click.option(
+    "--data", "data_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Your data: .npz with arrays x and y, or .csv with a header row and a label column "
+         "(default: the spec's bundled dataset).")
+label_column_option = click.option(
+    "--label-column", help="CSV label column's name (default: the last column).")
+
+
+def check_output_path(path: Path, option: str) -> None:
+    """Refuse, before any work, an output path whose folder is missing or not writable.
+
+    Raises
+    ------
+    MalformedInputError
+        Naming the option and the folder.
+    """
+    folder = path.parent
+    if not folder.is_dir():
+        raise MalformedInputError(f"{option} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise MalformedInputError(f"{option} {path}: folder {folder} is not writable")
+    if path.is_dir():
+        raise MalformedInputError(f"{option} {path} is a folder; give a file name")
+
+
 @main.command()
 @click.option("--spec", "spec_name", default="mlp-digits", show_default=True,
               help="Zoo name or path of a spec JSON file.")
 @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Weights W_t (.npz of int64 fixed point). Default: the spec's initial weights.")
+@data_option
+@label_column_option
 @click.option("--batch", "batch_spec", default="0:16", show_default=True,
-              help="Sample indices into the spec's dataset: 'start:stop' or 'i,j,k'.")
+              help="Sample indices into the data: 'start:stop' or 'i,j,k'.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("step-proof.json"), show_default=True, help="Where to write the proof.")
 @click.option("--next-checkpoint", type=click.Path(dir_okay=False, path_type=Path),
@@ -110,17 +141,19 @@ def setup(spec_name: str, srs: Path | None, circuits_dir: Path, as_json: bool) -
 @circuits_option
 @json_option
 @boundary
-def prove(spec_name: str, checkpoint: Path | None, batch_spec: str, out: Path,
-          next_checkpoint: Path | None, srs: Path | None, circuits_dir: Path,
-          as_json: bool) -> None:
+def prove(spec_name: str, checkpoint: Path | None, data_file: Path | None,
+          label_column: str | None, batch_spec: str, out: Path, next_checkpoint: Path | None,
+          srs: Path | None, circuits_dir: Path, as_json: bool) -> None:
     """Prove one SGD step of a spec on a batch of real data.
 
     Builds the circuit first if needed (cached). Writes a step proof: the proof, the KZG
     points of its tensors, the circuit id and the commitments to W_t, the batch and W_{t+1}.
+    The proof runs in a child process: Ctrl-C stops it at once (exit 130, nothing written).
 
     \b
     Example:
         pot prove --spec mlp-tiny --batch 0:4 --out step.json
+        pot prove --spec mlp-tiny --data mine.npz --batch 8:12 --out step.json
     """
     import time
 
@@ -129,24 +162,31 @@ def prove(spec_name: str, checkpoint: Path | None, batch_spec: str, out: Path,
         batch_arrays,
         initial_checkpoint,
         load_checkpoint,
-        load_dataset,
+        load_data,
         parse_indices,
         save_checkpoint,
     )
-    from pot.prover import prove_step
+    from pot.executors import ProofTask, prove_in_children
     from pot.spec import load_spec
 
+    check_output_path(out, "--out")
+    if next_checkpoint:
+        check_output_path(next_checkpoint, "--next-checkpoint")
     spec = load_spec(spec_name)
     params = load_checkpoint(checkpoint, spec) if checkpoint else initial_checkpoint(spec)
-    data = load_dataset(spec.dataset)
+    data = load_data(spec, data_file, label_column)
     if batch_spec == "0:16" and spec.batch_size != 16:
         batch_spec = f"0:{spec.batch_size}"
     x, y = batch_arrays(data, parse_indices(batch_spec, len(data)), spec)
     with phase_status(not as_json) as progress:
         circuit = build_circuit(spec, circuits_dir, srs=srs, progress=progress)
-        progress("proving (witness + prove)")
+        progress("proving (witness + prove; Ctrl-C stops)")
         start = time.perf_counter()
-        step, witness = prove_step(circuit, params, x, y)
+        try:
+            [(step, witness)] = prove_in_children(circuit, [ProofTask(params, x, y)])
+        except KeyboardInterrupt:
+            raise PotClickException("interrupted: the proof was stopped; nothing was written",
+                                    EXIT_INTERRUPTED) from None
         seconds = time.perf_counter() - start
     _write_atomic(out, json.dumps(step.to_json(), indent=1, sort_keys=True) + "\n")
     if next_checkpoint:

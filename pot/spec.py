@@ -119,6 +119,16 @@ class ModelSpec:
     def n_classes(self) -> int:
         return self.layers[-1]
 
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """Shape of one sample: ``(features,)`` for an MLP."""
+        return (self.layers[0],)
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the model's output: classes for cross-entropy, targets for MSE."""
+        return self.layers[-1]
+
     def param_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
         """Parameter names and shapes in graph order: ``w1, b1, w2, b2, ...``."""
         shapes: list[tuple[str, tuple[int, ...]]] = []
