@@ -19,7 +19,7 @@ import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pot.circuit import Circuit, load_circuit
 from pot.data import FloatArray, IntArray
@@ -27,6 +27,9 @@ from pot.proof import StepProof
 
 if TYPE_CHECKING:
     from pot.prover import StepWitness
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -73,20 +76,56 @@ def _init_worker(path: str) -> None:
     _WORKER_CIRCUIT = load_circuit(Path(path), check_files=False)
 
 
-def _prove_in_worker(task: ProofTask) -> tuple[StepProof, StepWitness]:
+def _call_in_worker(job: tuple[Callable[[Circuit, Any], Any], Any]) -> Any:
+    func, item = job
+    assert _WORKER_CIRCUIT is not None, "worker was not initialised with a circuit"
+    return func(_WORKER_CIRCUIT, item)
+
+
+def map_in_children(circuit: Circuit, func: Callable[[Circuit, T], R], items: Sequence[T],
+                    workers: int = 1, on_done: Callable[[int, R], None] | None = None) -> list[R]:
+    """``[func(circuit, item) for item in items]`` in a pool of ``workers`` spawned processes.
+
+    Each worker loads ``circuit`` once; results come back in item order. The workers ignore
+    SIGINT, and a :class:`KeyboardInterrupt` in the parent (Ctrl-C) terminates the pool at once,
+    stopping any ezkl call in flight, and propagates. ``func`` must be a module-level function
+    (the pool pickles it by name).
+
+    Raises
+    ------
+    Exception
+        Whatever ``func`` raises in a worker (e.g. :class:`pot.errors.ProvingError`).
+    """
+    if not items:
+        return []
+    ctx = multiprocessing.get_context("spawn")
+    pool = ctx.Pool(min(workers, len(items)), initializer=_init_worker,
+                    initargs=(str(circuit.path),))
+    results: list[R] = []
+    try:
+        for i, result in enumerate(pool.imap(_call_in_worker, [(func, item) for item in items])):
+            results.append(result)
+            if on_done:
+                on_done(i, result)
+        pool.close()
+    except BaseException:
+        pool.terminate()  # SIGTERM to every worker: an ezkl call in flight stops now
+        raise
+    finally:
+        pool.join()
+    return results
+
+
+def _prove_task(circuit: Circuit, task: ProofTask) -> tuple[StepProof, StepWitness]:
     from pot.prover import prove_step
 
-    assert _WORKER_CIRCUIT is not None, "worker was not initialised with a circuit"
-    return prove_step(_WORKER_CIRCUIT, task.params, task.x, task.y)
+    return prove_step(circuit, task.params, task.x, task.y)
 
 
 def prove_in_children(circuit: Circuit, tasks: Sequence[ProofTask], workers: int = 1,
                       on_done: Callable[[int, StepProof], None] | None = None
                       ) -> list[tuple[StepProof, StepWitness]]:
-    """Prove ``tasks`` in a pool of ``workers`` spawned processes; results in task order.
-
-    The workers ignore SIGINT. A :class:`KeyboardInterrupt` in the parent (Ctrl-C) terminates the
-    pool at once, killing any proof in flight, and propagates.
+    """Prove ``tasks`` in child processes (:func:`map_in_children`): Ctrl-C stops them at once.
 
     Returns
     -------
@@ -98,24 +137,11 @@ def prove_in_children(circuit: Circuit, tasks: Sequence[ProofTask], workers: int
     ProvingError
         As :func:`pot.prover.prove_step`, re-raised from the worker.
     """
-    if not tasks:
-        return []
-    ctx = multiprocessing.get_context("spawn")
-    pool = ctx.Pool(min(workers, len(tasks)), initializer=_init_worker,
-                    initargs=(str(circuit.path),))
-    results: list[tuple[StepProof, StepWitness]] = []
-    try:
-        for i, result in enumerate(pool.imap(_prove_in_worker, tasks)):
-            results.append(result)
-            if on_done:
-                on_done(i, result[0])
-        pool.close()
-    except BaseException:
-        pool.terminate()  # SIGTERM to every worker: a proof in flight stops now
-        raise
-    finally:
-        pool.join()
-    return results
+    def done(i: int, result: tuple[StepProof, StepWitness]) -> None:
+        if on_done:
+            on_done(i, result[0])
+
+    return map_in_children(circuit, _prove_task, tasks, workers, done)
 
 
 class LocalProcessExecutor:
