@@ -117,6 +117,11 @@ class SimConfig:
             raise SimulationError("--samples (k) must be between 1 and --steps (T)")
         if self.cheaters < 0 or self.poisoners < 0:
             raise SimulationError("--cheaters and --poisoners must be >= 0")
+        accepted = self.trainers + self.poisoners  # cheaters are rejected before aggregation
+        if self.rule == "multi-krum" and accepted < 2 * self.rule_param + 3:
+            raise SimulationError(f"multi-krum with f = {self.rule_param} needs n >= 2f + 3 = "
+                                  f"{2 * self.rule_param + 3} accepted updates, this job has "
+                                  f"{accepted} (--trainers + --poisoners)")
 
     @property
     def participants(self) -> int:
@@ -376,13 +381,13 @@ class Simulation:
     def run(self) -> dict[str, Any]:
         """Run (or resume) the job to its end; return the report (also written to ``out``)."""
         started = time.perf_counter()
+        spec = load_spec(self.cfg.spec)
+        data_path = Path(self.cfg.data) if self.cfg.data else None
+        dataset = load_data(spec, data_path, self.cfg.label_column or None)  # before any work
         self.out.mkdir(parents=True, exist_ok=True)
         self._prepare_out()
-        spec = load_spec(self.cfg.spec)
         self.ui.phase("building the circuit (cached after the first run)")
         circuit = build_circuit(spec, self.circuits, progress=self.ui.phase)
-        data_path = Path(self.cfg.data) if self.cfg.data else None
-        dataset = load_data(spec, data_path, self.cfg.label_column or None)
         if data_path is None:
             data_path = self.out / "data" / f"{spec.dataset}.csv"
             data_path.parent.mkdir(parents=True, exist_ok=True)
