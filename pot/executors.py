@@ -17,12 +17,15 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pot.circuit import Circuit, load_circuit
 from pot.data import FloatArray, IntArray
+from pot.errors import ProvingError
 from pot.proof import StepProof
 
 if TYPE_CHECKING:
@@ -87,32 +90,40 @@ def map_in_children(circuit: Circuit, func: Callable[[Circuit, T], R], items: Se
     """``[func(circuit, item) for item in items]`` in a pool of ``workers`` spawned processes.
 
     Each worker loads ``circuit`` once; results come back in item order. The workers ignore
-    SIGINT, and a :class:`KeyboardInterrupt` in the parent (Ctrl-C) terminates the pool at once,
+    SIGINT, and a :class:`KeyboardInterrupt` in the parent (Ctrl-C) terminates the workers at once,
     stopping any ezkl call in flight, and propagates. ``func`` must be a module-level function
     (the pool pickles it by name).
 
     Raises
     ------
+    ProvingError
+        If a worker process dies (killed, out of memory).
     Exception
         Whatever ``func`` raises in a worker (e.g. :class:`pot.errors.ProvingError`).
     """
     if not items:
         return []
-    ctx = multiprocessing.get_context("spawn")
-    pool = ctx.Pool(min(workers, len(items)), initializer=_init_worker,
-                    initargs=(str(circuit.path),))
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(min(workers, len(items)),
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(str(circuit.path),))
     results: list[R] = []
     try:
-        for i, result in enumerate(pool.imap(_call_in_worker, [(func, item) for item in items])):
-            results.append(result)
+        futures = [pool.submit(_call_in_worker, (func, item)) for item in items]
+        for i, future in enumerate(futures):
+            results.append(future.result())
             if on_done:
-                on_done(i, result)
-        pool.close()
+                on_done(i, results[-1])
+    except BrokenProcessPool as e:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise ProvingError(f"a worker process died ({len(results)} of {len(items)} done); "
+                           "out of memory? try fewer --workers") from e
     except BaseException:
-        pool.terminate()  # SIGTERM to every worker: an ezkl call in flight stops now
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in set(multiprocessing.active_children()) - before:
+            child.terminate()  # SIGTERM: an ezkl call in flight stops now
         raise
-    finally:
-        pool.join()
+    pool.shutdown()
     return results
 
 
