@@ -1,6 +1,6 @@
 """Every aggregation rule against every attack, on ``pot simulate``'s own job and split.
 
-The job is the default ``pot simulate`` (spec ``mlp-small``, 3 honest trainers, a seeded
+The job is the default ``pot simulate`` (spec ``softmax-digits``, 3 honest trainers, a seeded
 Dirichlet(0.5) label split of the digits training set, ``--rounds`` rounds of ``--steps``
 local SGD steps on the scheduled batches) plus one attacker holding a fourth shard. Local
 training is the circuit's step in float64 numpy (the same forward, clamped softmax and explicit
@@ -48,7 +48,7 @@ from pot.simulate import DEFAULT_RULE_PARAMS, DIRICHLET_ALPHA, MIN_SHARD_BATCHES
 from pot.spec import ModelSpec, load_spec
 from pot.tensors import flatten_params, unflatten_params
 
-SPEC = "mlp-small"
+SPEC = "softmax-digits"
 HONEST = 3
 SIGN_FLIP_SCALE = 5
 BOOST_SCALE = 10
@@ -158,7 +158,7 @@ def run_job(spec: ModelSpec, train: Dataset, test: Dataset, shards: list[NDArray
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--honest", type=int, default=HONEST, help="honest trainers (default 3)")
     args = parser.parse_args()

@@ -530,12 +530,12 @@ def _print_report(report: dict[str, Any]) -> None:
 
 
 @main.command()
-@click.option("--spec", "spec_name", default="mlp-small", show_default=True,
-              help="Model spec (mlp-small and mlp-tiny: 20-60 s per proof; mlp-digits: minutes "
-                   "and ~6 GB).")
+@click.option("--spec", "spec_name", default="softmax-digits", show_default=True,
+              help="Model spec (softmax-digits and mlp-tiny: 20-60 s per proof; mlp-digits: "
+                   "minutes and ~6 GB).")
 @click.option("--trainers", default=3, show_default=True, help="Honest trainers.")
 @click.option("--rounds", default=4, show_default=True, help="Aggregation rounds.")
-@click.option("--steps", default=100, show_default=True,
+@click.option("--steps", default=40, show_default=True,
               help="SGD steps per trainer per round (T); only --samples of them are proven.")
 @click.option("--samples", default=1, show_default=True, help="Challenged steps per trainer (k).")
 @click.option("--rule", default="fedavg", show_default=True,

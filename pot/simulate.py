@@ -94,10 +94,10 @@ class SimulationError(PotError):
 class SimConfig:
     """The options of a simulated job (the defaults are the README's main job)."""
 
-    spec: str = "mlp-small"
+    spec: str = "softmax-digits"
     trainers: int = 3
     rounds: int = 4
-    steps: int = 100
+    steps: int = 40
     samples: int = 1
     rule: str = "fedavg"
     rule_param: int = 0
@@ -439,7 +439,7 @@ class Simulation:
 
     def _trajectories(self, circuit: Circuit, w0: dict[str, np.ndarray], r: int,
                       people: list[Participant]) -> dict[int, Trajectory]:
-        """Every trainer's local training, one trainer per process (one per core by default)."""
+        """Every trainer's local training, one trainer per process."""
         jobs = []
         for p in people:
             self.ui.trainer(p.name, f"round {r}: training {self.cfg.steps} steps")
@@ -449,7 +449,8 @@ class Simulation:
         def done(i: int, _: Trajectory) -> None:
             self.ui.trainer(people[i].name, f"round {r}: trained {self.cfg.steps} steps")
 
-        workers = getattr(self.executor, "workers", None) or os.cpu_count() or 1
+        # one process per trainer (at most two per core): no trainer waits for another to finish
+        workers = min(len(jobs), 2 * (os.cpu_count() or 1))
         trajs = map_in_children(circuit, _run_trajectory_job, jobs, workers, done)
         return {p.index: traj for p, traj in zip(people, trajs, strict=True)}
 

@@ -195,7 +195,7 @@ def test_usage_errors_exit_2(cli: Chain) -> None:
         spec_and_lr.output
     )
     unknown = cli("request", *request_args(**{"--spec": "resnet"}))
-    assert unknown.exit_code == 2 and "'resnet' is not in the zoo (mlp-digits, mlp-small, mlp-tiny)" in (
+    assert unknown.exit_code == 2 and "'resnet' is not in the zoo (mlp-digits, mlp-tiny, softmax-digits)" in (
         unknown.output
     )
 

@@ -49,7 +49,7 @@ def test_simulate_refuses_a_bad_data_file_with_exit_2_before_building(tmp_path) 
                                            str(tmp_path / "run"), "--circuits",
                                            str(tmp_path / "c")])
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: {bad}: a sample of x has shape (1,), spec 'mlp-small' "
+    assert result.stderr == (f"Error: {bad}: a sample of x has shape (1,), spec 'softmax-digits' "
                              "takes (64,)\n")
     assert not (tmp_path / "c").exists() and not (tmp_path / "run").exists()
 
