@@ -158,7 +158,7 @@ def run_job(spec: ModelSpec, train: Dataset, test: Dataset, shards: list[NDArray
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--honest", type=int, default=HONEST, help="honest trainers (default 3)")
     args = parser.parse_args()

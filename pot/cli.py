@@ -535,7 +535,7 @@ def _print_report(report: dict[str, Any]) -> None:
                    "minutes and ~6 GB).")
 @click.option("--trainers", default=3, show_default=True, help="Honest trainers.")
 @click.option("--rounds", default=4, show_default=True, help="Aggregation rounds.")
-@click.option("--steps", default=40, show_default=True,
+@click.option("--steps", default=20, show_default=True,
               help="SGD steps per trainer per round (T); only --samples of them are proven.")
 @click.option("--samples", default=1, show_default=True, help="Challenged steps per trainer (k).")
 @click.option("--rule", default="fedavg", show_default=True,

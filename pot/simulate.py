@@ -97,7 +97,7 @@ class SimConfig:
     spec: str = "softmax-digits"
     trainers: int = 3
     rounds: int = 4
-    steps: int = 40
+    steps: int = 20
     samples: int = 1
     rule: str = "fedavg"
     rule_param: int = 0
