@@ -197,3 +197,18 @@ def test_prove_refuses_a_batch_outside_the_users_data(tmp_path: Path) -> None:
     code, _, err = _prove("--data", str(path), "--batch", "10:14", "--out",
                           str(tmp_path / "p.json"), "--circuits", str(tmp_path))
     assert code == 2 and err == "Error: batch index 12 is outside the dataset (0..11)\n"
+
+
+def test_data_commit_refuses_bad_data_before_building_a_circuit(tmp_path: Path) -> None:
+    x, y = _good()
+    bad = _npz(tmp_path / "bad.npz", x[:, :4], y)
+    circuits = tmp_path / "circuits"
+    result = CliRunner().invoke(main, ["data", "commit", str(bad), "--spec", "mlp-tiny",
+                                       "--circuits", str(circuits), "--json"])
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"] == {
+        "kind": "DataError",
+        "message": f"{bad}: a sample of x has shape (4,), spec 'mlp-tiny' takes (16,)"}
+    assert not circuits.exists()
+    missing = CliRunner().invoke(main, ["data", "commit", str(bad)])
+    assert missing.exit_code == 2 and "Missing option '--spec'" in missing.stderr
