@@ -27,7 +27,6 @@ paid twice.
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -48,7 +47,7 @@ from pot.circuit import Circuit, build_circuit
 from pot.data import Dataset, file_cid, initial_checkpoint, load_data, train_test_split
 from pot.errors import PotError
 from pot.evaluate import centralised_baseline, evaluate
-from pot.executors import LocalProcessExecutor, ProofExecutor, ProofTask, map_in_children
+from pot.executors import LocalProcessExecutor, ProofExecutor, ProofTask
 from pot.node import lr_q16, node_executor
 from pot.proof import StepProof
 from pot.protocol.challenge import challenge_indices
@@ -214,23 +213,6 @@ def split_iid(n_samples: int, n: int, seed: int) -> list[np.ndarray]:
     """A seeded uniform split of ``range(n_samples)`` into ``n`` near-equal parts (regression data,
     which has no labels to skew)."""
     return list(np.array_split(np.random.default_rng(seed).permutation(n_samples), n))
-
-
-@dataclass(frozen=True)
-class TrajectoryJob:
-    """One trainer's local training in a round, as sent to a worker process."""
-
-    w0: dict[str, np.ndarray]
-    data: LocalData
-    dataset: DatasetCommitment
-    steps: int
-    round: int
-    fabricate: frozenset[int]
-
-
-def _run_trajectory_job(circuit: Circuit, job: TrajectoryJob) -> Trajectory:
-    return run_trajectory(circuit, job.w0, job.data, job.dataset, job.steps, job.round,
-                          fabricate=job.fabricate)
 
 
 def make_participants(cfg: SimConfig, circuit: Circuit, train: Dataset) -> list[Participant]:
@@ -439,20 +421,20 @@ class Simulation:
 
     def _trajectories(self, circuit: Circuit, w0: dict[str, np.ndarray], r: int,
                       people: list[Participant]) -> dict[int, Trajectory]:
-        """Every trainer's local training, one trainer per process."""
-        jobs = []
+        """Every trainer's local training, one after another in this process.
+
+        ezkl's witness generation already uses every core: two trainers in two processes took
+        1.07 s per step each, one alone 0.44 s (docs/performance.md), so a pool would only add
+        its start-up.
+        """
+        trajs = {}
         for p in people:
             self.ui.trainer(p.name, f"round {r}: training {self.cfg.steps} steps")
-            fabricate = frozenset(range(self.cfg.steps)) if p.role == "cheater" else frozenset()
-            jobs.append(TrajectoryJob(w0, p.data, p.dataset, self.cfg.steps, r, fabricate))
-
-        def done(i: int, _: Trajectory) -> None:
-            self.ui.trainer(people[i].name, f"round {r}: trained {self.cfg.steps} steps")
-
-        # one process per trainer (at most two per core): no trainer waits for another to finish
-        workers = min(len(jobs), 2 * (os.cpu_count() or 1))
-        trajs = map_in_children(circuit, _run_trajectory_job, jobs, workers, done)
-        return {p.index: traj for p, traj in zip(people, trajs, strict=True)}
+            fabricate = range(self.cfg.steps) if p.role == "cheater" else ()
+            trajs[p.index] = run_trajectory(circuit, w0, p.data, p.dataset, self.cfg.steps, r,
+                                            fabricate=fabricate)
+            self.ui.trainer(p.name, f"round {r}: trained {self.cfg.steps} steps")
+        return trajs
 
     def _round(self, ex: Executor, store: Store, job_id: Bytes32, r: int, spec: ModelSpec,
                circuit: Circuit, people: list[Participant], test: Dataset) -> RoundReport:
