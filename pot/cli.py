@@ -11,12 +11,15 @@ Exit codes
     The input was judged and failed (an invalid proof or bundle), or a library operation failed.
 2
     Malformed input or a usage error: the input was not judged.
+130
+    Interrupted (Ctrl-C): the work in flight was stopped and nothing half-written was left.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -27,6 +30,7 @@ import click
 from pot import __version__
 from pot.aggregation.params import RULE_BY_NAME
 from pot.clikit import (
+    EXIT_INTERRUPTED,
     EXIT_INVALID,
     EXIT_MALFORMED,
     EXIT_OK,
@@ -96,13 +100,40 @@ def setup(spec_name: str, srs: Path | None, circuits_dir: Path, as_json: bool) -
                    f"{', development SRS' if circuit.dev_srs else ''})")
 
 
+data_option = click.option(
+    "--data", "data_file", type=click.Path(dir_okay=False, path_type=Path),
+    help="Your data: .npz with arrays x and y, or .csv with a header row and a label column "
+         "(default: the spec's bundled dataset).")
+label_column_option = click.option(
+    "--label-column", help="CSV label column's name (default: the last column).")
+
+
+def check_output_path(path: Path, option: str) -> None:
+    """Refuse, before any work, an output path whose folder is missing or not writable.
+
+    Raises
+    ------
+    MalformedInputError
+        Naming the option and the folder.
+    """
+    folder = path.parent
+    if not folder.is_dir():
+        raise MalformedInputError(f"{option} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise MalformedInputError(f"{option} {path}: folder {folder} is not writable")
+    if path.is_dir():
+        raise MalformedInputError(f"{option} {path} is a folder; give a file name")
+
+
 @main.command()
 @click.option("--spec", "spec_name", default="mlp-digits", show_default=True,
               help="Zoo name or path of a spec JSON file.")
 @click.option("--checkpoint", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Weights W_t (.npz of int64 fixed point). Default: the spec's initial weights.")
+@data_option
+@label_column_option
 @click.option("--batch", "batch_spec", default="0:16", show_default=True,
-              help="Sample indices into the spec's dataset: 'start:stop' or 'i,j,k'.")
+              help="Sample indices into the data: 'start:stop' or 'i,j,k'.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("step-proof.json"), show_default=True, help="Where to write the proof.")
 @click.option("--next-checkpoint", type=click.Path(dir_okay=False, path_type=Path),
@@ -112,17 +143,19 @@ def setup(spec_name: str, srs: Path | None, circuits_dir: Path, as_json: bool) -
 @circuits_option
 @json_option
 @boundary
-def prove(spec_name: str, checkpoint: Path | None, batch_spec: str, out: Path,
-          next_checkpoint: Path | None, srs: Path | None, circuits_dir: Path,
-          as_json: bool) -> None:
+def prove(spec_name: str, checkpoint: Path | None, data_file: Path | None,
+          label_column: str | None, batch_spec: str, out: Path, next_checkpoint: Path | None,
+          srs: Path | None, circuits_dir: Path, as_json: bool) -> None:
     """Prove one SGD step of a spec on a batch of real data.
 
     Builds the circuit first if needed (cached). Writes a step proof: the proof, the KZG
     points of its tensors, the circuit id and the commitments to W_t, the batch and W_{t+1}.
+    The proof runs in a child process: Ctrl-C stops it at once (exit 130, nothing written).
 
     \b
     Example:
         pot prove --spec mlp-tiny --batch 0:4 --out step.json
+        pot prove --spec mlp-tiny --data mine.npz --batch 8:12 --out step.json
     """
     import time
 
@@ -131,24 +164,31 @@ def prove(spec_name: str, checkpoint: Path | None, batch_spec: str, out: Path,
         batch_arrays,
         initial_checkpoint,
         load_checkpoint,
-        load_dataset,
+        load_data,
         parse_indices,
         save_checkpoint,
     )
-    from pot.prover import prove_step
+    from pot.executors import ProofTask, prove_in_children
     from pot.spec import load_spec
 
+    check_output_path(out, "--out")
+    if next_checkpoint:
+        check_output_path(next_checkpoint, "--next-checkpoint")
     spec = load_spec(spec_name)
     params = load_checkpoint(checkpoint, spec) if checkpoint else initial_checkpoint(spec)
-    data = load_dataset(spec.dataset)
+    data = load_data(spec, data_file, label_column)
     if batch_spec == "0:16" and spec.batch_size != 16:
         batch_spec = f"0:{spec.batch_size}"
     x, y = batch_arrays(data, parse_indices(batch_spec, len(data)), spec)
     with phase_status(not as_json) as progress:
         circuit = build_circuit(spec, circuits_dir, srs=srs, progress=progress)
-        progress("proving (witness + prove)")
+        progress("proving (witness + prove; Ctrl-C stops)")
         start = time.perf_counter()
-        step, witness = prove_step(circuit, params, x, y)
+        try:
+            [(step, witness)] = prove_in_children(circuit, [ProofTask(params, x, y)])
+        except KeyboardInterrupt:
+            raise PotClickException("interrupted: the proof was stopped; nothing was written",
+                                    EXIT_INTERRUPTED) from None
         seconds = time.perf_counter() - start
     _write_atomic(out, json.dumps(step.to_json(), indent=1, sort_keys=True) + "\n")
     if next_checkpoint:
@@ -312,6 +352,63 @@ def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids
     sys.exit(worst)
 
 
+@main.group()
+def data() -> None:
+    """A user's data files: their commitment and reference for a job."""
+
+
+@data.command("commit")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--spec", "spec_name", required=True, help="Zoo name or path of a spec JSON file.")
+@label_column_option
+@circuits_option
+@json_option
+@boundary
+def data_commit(file: Path, spec_name: str, label_column: str | None, circuits_dir: Path,
+                as_json: bool) -> None:
+    """Print a data file's dataset commitment and its CID.
+
+    The file (.npz with x and y, or .csv with a header and a label column) is validated and
+    quantised for the spec as the circuit does, cut into batches of the spec's batch size in
+    file order (a last partial batch is left out), and each batch committed with the spec's
+    circuit (built first if needed). The dataset commitment is the Merkle root of the batch
+    commitments: what `pot chain join --dataset-commitment` takes, with --samples. The CID
+    (CIDv1, raw, sha2-256 of the file's bytes) is the job's dataset_ref
+    (`pot chain request --dataset CID`).
+
+    \b
+    Example:
+        pot data commit mine.npz --spec mlp-tiny
+        pot data commit table.csv --spec mlp-tiny --label-column digit --json
+    """
+    from pot.chain.cid import cid_to_bytes32
+    from pot.circuit import build_circuit
+    from pot.data import file_cid, load_data_file
+    from pot.spec import load_spec
+    from pot.trainer import LocalData, commit_dataset
+
+    spec = load_spec(spec_name)
+    dataset = load_data_file(file, spec, label_column)
+    cid = file_cid(file)
+    with phase_status(not as_json) as progress:
+        circuit = build_circuit(spec, circuits_dir, progress=progress)
+        progress("committing batches")
+        commitment = commit_dataset(LocalData(spec, dataset.x, dataset.y), circuit)
+    info = {"file": str(file), "spec": spec.name, "circuit_id": circuit.circuit_id,
+            "samples": len(dataset), "batch_size": spec.batch_size,
+            "batches": commitment.n_batches,
+            "dataset_commitment": "0x" + commitment.root.hex(),
+            "cid": cid, "dataset_ref": "0x" + bytes(cid_to_bytes32(cid)).hex()}
+    if as_json:
+        emit_json(info)
+        return
+    click.echo(f"dataset commitment  {info['dataset_commitment']}")
+    click.echo(f"  {info['batches']} batches of {spec.batch_size} from {len(dataset)} samples "
+               f"(pot chain join --dataset-commitment ... --samples {len(dataset)})")
+    click.echo(f"cid                 {cid}")
+    click.echo(f"dataset_ref         {info['dataset_ref']} (pot chain request --dataset CID)")
+
+
 class RichReporter:
     """Progress of ``pot simulate`` on stderr: a phase line, a bar over proofs, a line per trainer."""
 
@@ -354,7 +451,49 @@ class RichReporter:
                                  description="  proofs (sampled steps)")
 
 
+class PlainReporter:
+    """Progress of ``pot simulate`` as plain lines on stderr, for a pipe or a log file.
+
+    One line per phase, per trainer status and per finished proof, each stamped with the seconds
+    since the start, so a log shows where the time went.
+    """
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.perf_counter
+        self._start = self._clock()
+        self._last_done = -1
+
+    def __enter__(self) -> PlainReporter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def _line(self, text: str) -> None:
+        click.echo(f"[{self._clock() - self._start:7.1f} s] {text}", err=True)
+
+    def phase(self, text: str) -> None:
+        self._line(text)
+
+    def trainer(self, name: str, status: str) -> None:
+        self._line(f"  {name}: {status}")
+
+    def progress(self, done: int, total: int) -> None:
+        if done != self._last_done and total:
+            self._last_done = done
+            self._line(f"  proofs {done}/{total}")
+
+
+PROOF_SCOPE = ("A valid proof shows that an update is honest SGD on the data the trainer committed "
+               "to; it does not show that the data is good. A poisoner proves its steps like an "
+               "honest trainer and is paid like one; robust aggregation (--rule) is what limits "
+               "its effect on the model.")
+
+
 def _print_report(report: dict[str, Any]) -> None:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
@@ -364,20 +503,28 @@ def _print_report(report: dict[str, Any]) -> None:
             by_amount.setdefault(wei, []).append(name)
         return [f"{' '.join(names)} {sign}{wei:.3g}" for wei, names in by_amount.items()]
 
-    table = Table(title=f"job {report['job_id'][:18]}... circuit {report['circuit_id'][:18]}...")
-    for col in ("round", "acc", "loss", "prove s", "verify s"):
-        table.add_column(col, no_wrap=True, justify="right")
-    table.add_column("verdicts", overflow="fold")
-    table.add_column("paid (+) and slashed (-), wei", overflow="fold")
+    rows = []
     for r in report["rounds"]:
         verdicts = [f"{' '.join(sorted(r['accepted']))} ok"] if r["accepted"] else []
         verdicts += [f"{k} {v}" for k, v in sorted(r["rejected"].items())]
         if r["excluded"]:
             verdicts.append(f"excluded by the rule: {' '.join(r['excluded'])}")
         paid = amounts(r["rewards_wei"], "+") + amounts(r["slashes_wei"], "-")
-        table.add_row(str(r["round"]), f"{r['accuracy']:.3f}", f"{r['loss']:.3f}",
-                      f"{r['prove_seconds']:.0f}", f"{r['verify_seconds']:.1f}",
-                      "\n".join(verdicts), "\n".join(paid))
+        rows.append((str(r["round"]), f"{r['accuracy']:.3f}", f"{r['loss']:.3f}",
+                     f"{r['prove_seconds']:.0f}", f"{r['verify_seconds']:.1f}",
+                     "\n".join(verdicts), "\n".join(paid)))
+
+    def longest_word(column: int) -> int:  # a cell wraps between words, never inside one
+        return max((len(w) for row in rows for w in row[column].split()), default=1)
+
+    table = Table(title=f"job {report['job_id'][:18]}... circuit {report['circuit_id'][:18]}...",
+                  box=box.SIMPLE_HEAD, caption="prove, verify: seconds; paid (+) and slashed (-): wei")
+    for col in ("round", "acc", "loss", "prove", "verify"):
+        table.add_column(col, no_wrap=True, justify="right")
+    table.add_column("verdicts", min_width=longest_word(5))
+    table.add_column("paid/slashed", min_width=longest_word(6))
+    for row in rows:
+        table.add_row(*row)
     console = Console()
     console.print(table)
     console.print("trainers: " + ", ".join(f"{k} {v['role']}"
@@ -387,24 +534,35 @@ def _print_report(report: dict[str, Any]) -> None:
                   f"loss {c['loss']:.3f}")
     console.print(f"wall time {report['wall_seconds']} s; state root {report['state_root']}"
                   + ("; development SRS (insecure)" if report["dev_srs"] else ""))
+    d = report["dataset"]
+    console.print(f"data {d['file']} ({d['samples']} samples), dataset_ref {d['cid']}")
+    if report["config"]["poisoners"]:
+        console.print(PROOF_SCOPE)
 
 
 @main.command()
-@click.option("--spec", "spec_name", default="mlp-tiny", show_default=True,
-              help="Model spec (mlp-tiny: 20-60 s per proof here; mlp-digits: minutes and ~6 GB).")
+@click.option("--spec", "spec_name", default="softmax-digits", show_default=True,
+              help="Model spec (softmax-digits and mlp-tiny: 20-60 s per proof; mlp-digits: "
+                   "minutes and ~6 GB).")
 @click.option("--trainers", default=3, show_default=True, help="Honest trainers.")
-@click.option("--rounds", default=3, show_default=True, help="FedAvg rounds.")
-@click.option("--steps", default=50, show_default=True, help="SGD steps per trainer per round (T).")
+@click.option("--rounds", default=4, show_default=True, help="Aggregation rounds.")
+@click.option("--steps", default=20, show_default=True,
+              help="SGD steps per trainer per round (T); only --samples of them are proven.")
 @click.option("--samples", default=1, show_default=True, help="Challenged steps per trainer (k).")
 @click.option("--rule", default="fedavg", show_default=True,
-              type=click.Choice(list(RULE_BY_NAME)), help="Aggregation rule.")
-@click.option("--rule-param", default=0, show_default=True,
-              help="The rule's parameter: f for multi-krum, trim count, clip radius (Q16).")
+              type=click.Choice(list(RULE_BY_NAME)),
+              help="Aggregation rule; centered-clipping is the robust one to use against "
+                   "poisoners (benchmarks/robust_rules.py).")
+@click.option("--rule-param", type=int,
+              help="The rule's parameter: f for multi-krum (default 1), trim count (default 1), "
+                   "clip radius in Q16 (default 131072 = 2.0).")
 @click.option("--cheaters", default=0, show_default=True,
               help="Extra trainers that fabricate their steps.")
 @click.option("--poisoners", default=0, show_default=True,
               help="Extra trainers that train honestly on relabelled data.")
 @click.option("--seed", default=0, show_default=True, help="Seed of shards, keys and beacons.")
+@data_option
+@label_column_option
 @click.option("--workers", type=int, help="Proving processes (default: one per core).")
 @click.option("--executor", "executor_name", type=click.Choice(["local", "ray"]), default="local",
               show_default=True, help="Prove on a local process pool or a Ray cluster.")
@@ -416,36 +574,54 @@ def _print_report(report: dict[str, Any]) -> None:
 @json_option
 @boundary
 def simulate(spec_name: str, trainers: int, rounds: int, steps: int, samples: int, rule: str,
-             rule_param: int, cheaters: int, poisoners: int, seed: int, workers: int | None,
-             executor_name: str, address: str | None, out: Path, resume: bool, circuits_dir: Path,
+             rule_param: int | None, cheaters: int, poisoners: int, seed: int, data_file: Path | None,
+             label_column: str | None, workers: int | None, executor_name: str,
+             address: str | None, out: Path, resume: bool, circuits_dir: Path,
              as_json: bool) -> None:
-    """Run a whole federated job on scikit-learn digits with real proofs.
+    """Run a whole federated job with real proofs, on scikit-learn digits or on --data FILE.
 
-    A TRAIN_REQUEST creates the job; trainers join with non-IID shards; every round runs local
-    training, trajectory commitment, beacon, challenge, proving, verification, aggregation and
-    settlement through the chain executor and its SQLite state. Writes report.json and
-    report.png to --out.
+    A TRAIN_REQUEST creates the job (its dataset_ref is the data file's CID); trainers join with
+    non-IID shards (a seeded Dirichlet(0.5) split over labels, each shard written to
+    --out/data/NAME.npz); every round runs local training, trajectory commitment, beacon,
+    challenge, proving, verification, aggregation and settlement through the chain executor and
+    its SQLite state. Writes report.json and report.png to --out. Progress goes to stderr: live
+    on a terminal, plain lines otherwise. After Ctrl-C (exit 130), --resume continues the run.
+
+    A proof shows an update is honest SGD on committed data; it cannot show the data is good:
+    --poisoners train honestly on flipped labels, and only the --rule can limit them.
 
     \b
     Example:
         pot simulate --cheaters 1
+        pot simulate --poisoners 1 --rule median --out runs/median
+        pot simulate --data mine.npz --out runs/mine
         pot simulate --spec mlp-digits --rounds 2 --out runs/digits
         pot simulate --executor ray --address auto
     """
     from pot.executors import LocalProcessExecutor, ProofExecutor, RayExecutor
-    from pot.simulate import SimConfig, Simulation
+    from pot.simulate import DEFAULT_RULE_PARAMS, SimConfig, Simulation
 
     cfg = SimConfig(spec=spec_name, trainers=trainers, rounds=rounds, steps=steps, samples=samples,
-                    rule=rule, rule_param=rule_param, cheaters=cheaters, poisoners=poisoners,
-                    seed=seed)
+                    rule=rule, rule_param=DEFAULT_RULE_PARAMS[rule] if rule_param is None
+                    else rule_param, cheaters=cheaters, poisoners=poisoners,
+                    seed=seed, data=str(data_file.resolve()) if data_file else "",
+                    label_column=label_column or "")
     executor: ProofExecutor = (RayExecutor(address) if executor_name == "ray"
                                else LocalProcessExecutor(workers))
-    if as_json:
-        report = Simulation(cfg, out, circuits_dir, resume, executor).run()
-        emit_json(report)
-        return
-    with RichReporter() as ui:
-        report = Simulation(cfg, out, circuits_dir, resume, executor, ui).run()
+    try:
+        if as_json:
+            report = Simulation(cfg, out, circuits_dir, resume, executor).run()
+            emit_json(report)
+            return
+        from rich.console import Console
+
+        ui: RichReporter | PlainReporter = (RichReporter() if Console(stderr=True).is_terminal
+                                            else PlainReporter())
+        with ui:
+            report = Simulation(cfg, out, circuits_dir, resume, executor, ui).run()
+    except KeyboardInterrupt:
+        raise PotClickException(f"interrupted; finished proofs are kept in {out}: run the same "
+                                "command with --resume to continue", EXIT_INTERRUPTED) from None
     _print_report(report)
     click.echo(f"report: {out / 'report.json'}, plot: {out / 'report.png'}")
 

@@ -19,6 +19,7 @@ from pot.errors import MalformedInputError, PotError, SpecError
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_MALFORMED = 2
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT): 128 + signal 2, the shell's convention
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -32,29 +33,35 @@ class PotClickException(click.ClickException):
 
 
 def boundary(func: F) -> F:
-    """Turn :class:`PotError` raised by a command into a clean message and exit code."""
+    """Turn :class:`PotError` raised by a command into a clean message and exit code.
+
+    Under ``--json`` the error is also printed on stdout as one JSON object
+    ``{"error": {"kind", "message"}, "exit_code"}``; the message goes to stderr either way.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except (MalformedInputError, SpecError) as e:  # a bad spec is malformed input
-            _json_error(kwargs, e, EXIT_MALFORMED)
-            raise PotClickException(str(e), EXIT_MALFORMED) from e
+            raise _failure(e, str(e), EXIT_MALFORMED, kwargs) from e
         except PotError as e:
-            _json_error(kwargs, e, EXIT_INVALID)
-            raise PotClickException(str(e), EXIT_INVALID) from e
+            raise _failure(e, str(e), EXIT_INVALID, kwargs) from e
         except KeyboardInterrupt as e:
-            raise PotClickException("interrupted", 130) from e
+            raise _failure(e, "interrupted", EXIT_INTERRUPTED, kwargs) from e
+        except PotClickException as e:
+            raise _failure(e, e.message, e.exit_code, kwargs) from e
 
     return wrapper  # type: ignore[return-value]
 
 
-def _json_error(kwargs: dict[str, Any], error: Exception, code: int) -> None:
-    """Under ``--json``, the error as one JSON object on stdout too (the message stays on stderr)."""
+def _failure(error: BaseException, message: str, code: int,
+             kwargs: dict[str, Any]) -> PotClickException:
+    """The exception that ends a failed command; under ``--json`` the error printed on stdout."""
     if kwargs.get("as_json"):
-        click.echo(json.dumps({"error": str(error), "exit_code": code,
-                               "kind": type(error).__name__}, sort_keys=True))
+        kind = "Interrupted" if isinstance(error, KeyboardInterrupt) else type(error).__name__
+        emit_json({"error": {"kind": kind, "message": message}, "exit_code": code})
+    return PotClickException(message, code)
 
 
 json_option = click.option(

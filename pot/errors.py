@@ -64,8 +64,9 @@ class MalformedInputError(PotError):
     """
 
 
-class DataError(PotError):
-    """A dataset or batch request is invalid (unknown dataset, index out of range)."""
+class DataError(MalformedInputError):
+    """A dataset, data file or batch request is invalid (unknown dataset, a value out of range,
+    index out of range). Malformed input: the CLI maps it to exit code 2."""
 
 
 class VerifierError(PotError):

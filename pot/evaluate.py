@@ -27,10 +27,9 @@ def evaluate_float(params: Mapping[str, FloatArray], spec: ModelSpec,
     an MSE spec, (R², the coefficient of determination, and the mean squared error)."""
     z = logits(params, spec, data.x)
     if not spec.classifies:
-        if data.targets is None:
-            raise ValueError(f"spec {spec.name!r} regresses; the dataset has no targets")
-        mse = float(((z - data.targets) ** 2).mean())
-        return 1.0 - mse / float(data.targets.var()), mse
+        y = np.asarray(data.y, dtype=np.float64).reshape(z.shape)
+        mse = float(((z - y) ** 2).mean())
+        return 1.0 - mse / float(y.var()), mse
     z = z - z.max(axis=1, keepdims=True)
     log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
     loss = float(-log_p[np.arange(len(data)), data.y].mean())

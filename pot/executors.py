@@ -5,21 +5,34 @@ The k challenged steps of a round are independent, so they can be proven in para
 task order; :class:`LocalProcessExecutor` (the default) spreads them over a process pool sized to the
 machine's cores, loading the circuit once per worker. A cluster engine plugs in by implementing the
 same one-method interface.
+
+ezkl's prover is one long call into Rust that Python cannot interrupt, so proofs that a user may
+stop run in child processes (:func:`prove_in_children`): the children ignore SIGINT, and on Ctrl-C
+the parent terminates them at once and re-raises :class:`KeyboardInterrupt` (the CLI's exit 130).
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from pot.circuit import Circuit, load_circuit
 from pot.data import FloatArray, IntArray
+from pot.errors import ProvingError
 from pot.proof import StepProof
+
+if TYPE_CHECKING:
+    from pot.prover import StepWitness
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -62,14 +75,84 @@ _WORKER_CIRCUIT: Circuit | None = None
 
 def _init_worker(path: str) -> None:
     global _WORKER_CIRCUIT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _WORKER_CIRCUIT = load_circuit(Path(path), check_files=False)
 
 
-def _prove_in_worker(task: ProofTask) -> StepProof:
+def _call_in_worker(job: tuple[Callable[[Circuit, Any], Any], Any]) -> Any:
+    func, item = job
+    assert _WORKER_CIRCUIT is not None, "worker was not initialised with a circuit"
+    return func(_WORKER_CIRCUIT, item)
+
+
+def map_in_children(circuit: Circuit, func: Callable[[Circuit, T], R], items: Sequence[T],
+                    workers: int = 1, on_done: Callable[[int, R], None] | None = None) -> list[R]:
+    """``[func(circuit, item) for item in items]`` in a pool of ``workers`` spawned processes.
+
+    Each worker loads ``circuit`` once; results come back in item order. The workers ignore
+    SIGINT, and a :class:`KeyboardInterrupt` in the parent (Ctrl-C) terminates the workers at once,
+    stopping any ezkl call in flight, and propagates. ``func`` must be a module-level function
+    (the pool pickles it by name).
+
+    Raises
+    ------
+    ProvingError
+        If a worker process dies (killed, out of memory).
+    Exception
+        Whatever ``func`` raises in a worker (e.g. :class:`pot.errors.ProvingError`).
+    """
+    if not items:
+        return []
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(min(workers, len(items)),
+                               mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(str(circuit.path),))
+    results: list[R] = []
+    try:
+        futures = [pool.submit(_call_in_worker, (func, item)) for item in items]
+        for i, future in enumerate(futures):
+            results.append(future.result())
+            if on_done:
+                on_done(i, results[-1])
+    except BrokenProcessPool as e:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise ProvingError(f"a worker process died ({len(results)} of {len(items)} done); "
+                           "out of memory? try fewer --workers") from e
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        for child in set(multiprocessing.active_children()) - before:
+            child.terminate()  # SIGTERM: an ezkl call in flight stops now
+        raise
+    pool.shutdown()
+    return results
+
+
+def _prove_task(circuit: Circuit, task: ProofTask) -> tuple[StepProof, StepWitness]:
     from pot.prover import prove_step
 
-    assert _WORKER_CIRCUIT is not None, "worker was not initialised with a circuit"
-    return prove_step(_WORKER_CIRCUIT, task.params, task.x, task.y)[0]
+    return prove_step(circuit, task.params, task.x, task.y)
+
+
+def prove_in_children(circuit: Circuit, tasks: Sequence[ProofTask], workers: int = 1,
+                      on_done: Callable[[int, StepProof], None] | None = None
+                      ) -> list[tuple[StepProof, StepWitness]]:
+    """Prove ``tasks`` in child processes (:func:`map_in_children`): Ctrl-C stops them at once.
+
+    Returns
+    -------
+    list
+        ``(proof, witness)`` per task, as :func:`pot.prover.prove_step` returns them.
+
+    Raises
+    ------
+    ProvingError
+        As :func:`pot.prover.prove_step`, re-raised from the worker.
+    """
+    def done(i: int, result: tuple[StepProof, StepWitness]) -> None:
+        if on_done:
+            on_done(i, result[0])
+
+    return map_in_children(circuit, _prove_task, tasks, workers, done)
 
 
 class LocalProcessExecutor:
@@ -87,18 +170,8 @@ class LocalProcessExecutor:
 
     def prove_many(self, circuit: Circuit, tasks: Sequence[ProofTask],
                    on_done: Callable[[int, StepProof], None] | None = None) -> list[StepProof]:
-        if len(tasks) <= 1 or self.workers == 1:
-            return SerialExecutor().prove_many(circuit, tasks, on_done)
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(min(self.workers, len(tasks)), mp_context=ctx,
-                                 initializer=_init_worker, initargs=(str(circuit.path),)) as pool:
-            futures = [pool.submit(_prove_in_worker, task) for task in tasks]
-            proofs = []
-            for i, fut in enumerate(futures):
-                proofs.append(fut.result())
-                if on_done:
-                    on_done(i, proofs[-1])
-        return proofs
+        """Prove in child processes (:func:`prove_in_children`), so Ctrl-C stops them at once."""
+        return [proof for proof, _ in prove_in_children(circuit, tasks, self.workers, on_done)]
 
 
 PROVER_FILES = ("manifest.json", "settings.json", "network.onnx", "model.compiled", "pk.key",

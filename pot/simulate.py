@@ -1,15 +1,22 @@
 """``pot simulate``: one whole federated job on real data, through the same chain executor and
 SQLite state a node uses, with real ezkl proofs.
 
-A TRAIN_REQUEST creates the job; trainers join with non-IID shards of scikit-learn digits
-(McMahan et al. 2017's pathological split: the pooled training set sorted by label and dealt in
-2n shards, two per trainer). Every round runs local training (the circuit's quantised SGD steps),
+A TRAIN_REQUEST creates the job; trainers join with non-IID shards of scikit-learn digits, or of
+the user's data file (``--data``): a Dirichlet split over labels (Hsu et al. 2019, "Measuring the
+Effects of Non-Identical Data Distribution"), where each class's samples are dealt to the trainers
+in proportions drawn from ``Dirichlet(alpha)``; ``DIRICHLET_ALPHA`` = 0.5 is the common benchmark
+setting (smaller is more skewed). The split is seeded and deterministic. Each trainer's shard is
+written to ``<out>/data/<name>.npz``, and ``pot data commit`` of that file gives the dataset
+commitment the trainer joined with. The job's ``dataset_ref`` is the CID (:func:`pot.data.file_cid`)
+of the data file used: the user's file, or ``<out>/data/<dataset>.csv`` for a bundled dataset.
+Every round runs local training (the circuit's quantised SGD steps),
 trajectory commitment, submission, beacon, challenge, proving (a process pool by default),
 verification by pot's verifier inside ``submit_proof``, aggregation and settlement.
 
 Cheaters fabricate every step of their trajectory (they submit weights no step produced), so any
 challenge catches them. Poisoners train honestly, with honest proofs, on relabelled data
-(label ``y -> 9 - y``): only robust aggregation can stop them.
+(label ``y -> classes - 1 - y``): a proof shows that an update is honest SGD on the data the
+trainer committed to; it cannot show that the data is good. Only robust aggregation can stop them.
 
 The run is reproducible from ``--seed`` (shards, keys, job id and beacons), and resumable: the chain
 state lives in ``<out>/state.db``, proofs are cached in ``<out>/proofs/`` as they finish, and a
@@ -31,6 +38,7 @@ from eth_hash.auto import keccak
 from pot.aggregation.params import RULE_BY_NAME
 from pot.bundle import dump_bundle
 from pot.chain.abi import TrainRequest, encode_train_request
+from pot.chain.cid import cid_to_bytes32
 from pot.chain.executor import Executor
 from pot.chain.fixed_types import U16, U32, U64, U256, Address, Bytes32, Bytes48
 from pot.chain.hooks import weights_to_payload
@@ -39,7 +47,7 @@ from pot.chain.store import Store
 from pot.chain.tx import address_of
 from pot.chain.wallet import Wallet, produce_block
 from pot.circuit import Circuit, build_circuit
-from pot.data import Dataset, initial_checkpoint, load_dataset, train_test_split
+from pot.data import Dataset, file_cid, initial_checkpoint, load_data, train_test_split
 from pot.errors import PotError
 from pot.evaluate import centralised_baseline, evaluate
 from pot.executors import LocalProcessExecutor, ProofExecutor, ProofTask
@@ -52,6 +60,15 @@ from pot.spec import ModelSpec, ensure_stored, load_spec
 from pot.tensors import flatten_params, unflatten_params
 from pot.trainer import DatasetCommitment, LocalData, Trajectory, build_bundle, commit_dataset, run_trajectory
 
+DEFAULT_RULE_PARAMS = {
+    "fedavg": 0,
+    "multi-krum": 1,  # f = 1: averages the n - 1 best-scored updates (needs n >= 5)
+    "median": 0,
+    "trimmed-mean": 1,  # drops the largest and smallest value of each coordinate
+    "centered-clipping": 2 << 16,  # radius 2.0 (Q16) around the median of the round's updates
+}
+"""The rule parameter ``pot simulate`` uses when ``--rule-param`` is not given, per rule.
+``benchmarks/robust_rules.py`` measures them; centered clipping is the default robust rule."""
 CHAIN_ID = 1337
 GAS_LIMIT = 10_000_000
 REQUEST_HEIGHT = 1
@@ -59,7 +76,9 @@ JOIN_BLOCKS, SUBMIT_BLOCKS, PROOF_BLOCKS = 1, 1, 100
 STAKE_WEI = 10**18  # each trainer's stake (its genesis balance is twice that)
 ESCROW_WEI = 30 * 10**18  # the requester's escrow: the job's budget, drawn round by round
 BLOCK_REWARD_WEI = 20 * 10**18  # minted per block; TRAINING_POOL_BPS of it feeds the job's pool
-POISON_LABEL_MAP = 9  # a poisoner relabels y -> 9 - y
+DIRICHLET_ALPHA = 0.5  # concentration of the label split (Hsu et al. 2019); smaller is more skewed
+MIN_SHARD_BATCHES = 2  # a split is redrawn (next sub-seed) until every shard holds this many batches
+MAX_SPLIT_DRAWS = 100
 
 
 class SimulationError(PotError):
@@ -70,16 +89,18 @@ class SimulationError(PotError):
 class SimConfig:
     """The options of a simulated job (the defaults are the README's main job)."""
 
-    spec: str = "mlp-tiny"
+    spec: str = "softmax-digits"
     trainers: int = 3
-    rounds: int = 3
-    steps: int = 50
+    rounds: int = 4
+    steps: int = 20
     samples: int = 1
     rule: str = "fedavg"
     rule_param: int = 0
     cheaters: int = 0
     poisoners: int = 0
     seed: int = 0
+    data: str = ""  # a user's data file (pot.data.load_data_file); "" for the spec's dataset
+    label_column: str = ""
 
     def check(self) -> None:
         """Raises SimulationError on options that cannot make a job."""
@@ -91,6 +112,11 @@ class SimConfig:
             raise SimulationError("--samples (k) must be between 1 and --steps (T)")
         if self.cheaters < 0 or self.poisoners < 0:
             raise SimulationError("--cheaters and --poisoners must be >= 0")
+        accepted = self.trainers + self.poisoners  # cheaters are rejected before aggregation
+        if self.rule == "multi-krum" and accepted < 2 * self.rule_param + 3:
+            raise SimulationError(f"multi-krum with f = {self.rule_param} needs n >= 2f + 3 = "
+                                  f"{2 * self.rule_param + 3} accepted updates, this job has "
+                                  f"{accepted} (--trainers + --poisoners)")
 
     @property
     def participants(self) -> int:
@@ -142,34 +168,92 @@ def _seeded(seed: int, *label: object) -> bytes:
     return bytes(keccak(b"pot/simulate/" + json.dumps([seed, *label]).encode()))
 
 
-def split_non_iid(train: Dataset, n: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """McMahan's pathological split: sort by label, cut 2n shards, trainer i gets i and i+n.
+def split_dirichlet(labels: np.ndarray, n: int, alpha: float, seed: int,
+                    min_size: int = 1) -> list[np.ndarray]:
+    """Deal sample indices to ``n`` trainers, each class in ``Dirichlet(alpha)`` proportions.
 
-    A seeded permutation first breaks ties inside each label, so shards are reproducible.
+    For each class in increasing order, its samples (in a seeded order) are cut at the cumulative
+    proportions of one draw from ``Dirichlet([alpha] * n)``. A draw that leaves some trainer with
+    fewer than ``min_size`` samples is redrawn with the next sub-seed, so the result is a
+    deterministic function of ``(labels, n, alpha, seed)``. Each trainer's indices are returned in
+    a seeded shuffled order. Source: Hsu, Qi and Brown 2019, arXiv:1909.06335.
+
+    Parameters
+    ----------
+    labels
+        ``(N,)`` int class labels.
+
+    Raises
+    ------
+    SimulationError
+        If no draw out of ``MAX_SPLIT_DRAWS`` gives every trainer ``min_size`` samples.
     """
-    perm = np.random.default_rng(seed).permutation(len(train))
-    order = perm[np.argsort(train.y[perm], kind="stable")]
-    shards = np.array_split(order, 2 * n)
-    out = []
-    for i in range(n):
-        idx = np.concatenate([shards[i], shards[i + n]])
-        idx = idx[np.random.default_rng([seed, i]).permutation(len(idx))]
-        out.append((train.x[idx], train.y[idx]))
-    return out
+    for draw in range(MAX_SPLIT_DRAWS):
+        rng = np.random.default_rng([seed, draw])
+        parts: list[list[int]] = [[] for _ in range(n)]
+        for c in np.unique(labels):
+            idx = np.flatnonzero(labels == c)
+            idx = idx[rng.permutation(len(idx))]
+            cuts = (np.cumsum(rng.dirichlet([alpha] * n)) * len(idx)).astype(np.int64)[:-1]
+            for i, part in enumerate(np.split(idx, cuts)):
+                parts[i] += part.tolist()
+        if min(len(p) for p in parts) >= min_size:
+            return [np.asarray(sorted(p), dtype=np.int64)[
+                np.random.default_rng([seed, draw, i]).permutation(len(p))]
+                for i, p in enumerate(parts)]
+    raise SimulationError(f"the data cannot be split among {n} trainers with at least "
+                          f"{min_size} samples each")
+
+
+def split_iid(n_samples: int, n: int, seed: int) -> list[np.ndarray]:
+    """A seeded uniform split of ``range(n_samples)`` into ``n`` near-equal parts (regression data,
+    which has no labels to skew)."""
+    return list(np.array_split(np.random.default_rng(seed).permutation(n_samples), n))
 
 
 def make_participants(cfg: SimConfig, circuit: Circuit, train: Dataset) -> list[Participant]:
     """Keys, shards and dataset commitments of every simulated trainer (deterministic)."""
     roles = ["honest"] * cfg.trainers + ["cheater"] * cfg.cheaters + ["poisoner"] * cfg.poisoners
     spec = circuit.spec
+    if train.y.ndim == 1:
+        shards = split_dirichlet(train.y, len(roles), DIRICHLET_ALPHA, cfg.seed,
+                                 MIN_SHARD_BATCHES * spec.batch_size)
+    else:
+        shards = split_iid(len(train), len(roles), cfg.seed)
     people = []
-    for i, ((x, y), role) in enumerate(zip(split_non_iid(train, len(roles), cfg.seed), roles,
-                                           strict=True)):
-        labels = (POISON_LABEL_MAP - y) if role == "poisoner" else y
-        data = LocalData(spec, x, labels.astype(np.int64))
+    for i, (idx, role) in enumerate(zip(shards, roles, strict=True)):
+        x, y = train.x[idx], train.y[idx]
+        if role == "poisoner":  # flip the labels (classification) or the targets (regression)
+            y = (train.classes - 1 - y) if y.ndim == 1 else -y
+        data = LocalData(spec, x, y)
         sk = derive_secret_key(_seeded(cfg.seed, "key", i) + _seeded(cfg.seed, "key2", i))
         people.append(Participant(i, role, sk, data, commit_dataset(data, circuit)))
     return people
+
+
+def write_shards(people: list[Participant], folder: Path) -> None:
+    """Write each trainer's shard as ``<folder>/<name>.npz`` (arrays ``x`` and ``y``): the file
+    ``pot data commit`` reads back to the dataset commitment the trainer joined with."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for p in people:
+        tmp = folder / f"{p.name}.tmp.npz"
+        np.savez(tmp, x=p.data.x, y=p.data.labels)
+        tmp.replace(folder / f"{p.name}.npz")
+
+
+def write_dataset_csv(data: Dataset, path: Path) -> None:
+    """Write a bundled dataset as CSV (``f0..``, ``label``): its CID is the job's ``dataset_ref``.
+
+    Values are on the fixed-point grid, so ``repr`` writes them exactly and the text is the same
+    on every run.
+    """
+    flat = data.x.reshape(len(data), -1)
+    lines = [",".join([*(f"f{i}" for i in range(flat.shape[1])), "label"])]
+    lines += [",".join([*(repr(float(v)) for v in row), str(int(label))])
+              for row, label in zip(flat, data.y, strict=True)]
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(path)
 
 
 @dataclass
@@ -217,6 +301,7 @@ class Simulation:
         self.ui = reporter or QuietReporter()
         self.resume = resume
         self.timings: dict[str, dict[str, float]] = {}
+        self.dataset_info: dict[str, Any] = {}
 
     # -- set-up ----------------------------------------------------------------------------------
 
@@ -249,10 +334,10 @@ class Simulation:
             submit_blocks=U32(SUBMIT_BLOCKS), proof_blocks=U32(PROOF_BLOCKS),
         )
 
-    def _request(self, ex: Executor, spec: ModelSpec) -> Bytes32:
+    def _request(self, ex: Executor, spec: ModelSpec, dataset_ref: Bytes32) -> Bytes32:
         calldata = encode_train_request(TrainRequest(
             model_id=Bytes32(_seeded(self.cfg.seed, "model", spec.name)),
-            dataset_ref=Bytes32(_seeded(self.cfg.seed, "dataset", spec.dataset)),
+            dataset_ref=dataset_ref,
             total_rounds=U256(self.cfg.rounds), min_participants=U64(self.cfg.trainers),
             hyperparams=encode_hyperparams(self._hyperparams(spec)),
         ))
@@ -288,15 +373,26 @@ class Simulation:
     def run(self) -> dict[str, Any]:
         """Run (or resume) the job to its end; return the report (also written to ``out``)."""
         started = time.perf_counter()
-        self.out.mkdir(parents=True, exist_ok=True)
-        self._prepare_out()
         spec = load_spec(self.cfg.spec)
         ensure_stored(spec)  # a user spec: the node finds the job's spec in the spec store
+        data_path = Path(self.cfg.data) if self.cfg.data else None
+        dataset = load_data(spec, data_path, self.cfg.label_column or None)  # before any work
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._prepare_out()
         self.ui.phase("building the circuit (cached after the first run)")
         circuit = build_circuit(spec, self.circuits, progress=self.ui.phase)
-        train, test = train_test_split(load_dataset(spec.dataset), seed=self.cfg.seed)
+        if data_path is None:
+            data_path = self.out / "data" / f"{spec.dataset}.csv"
+            data_path.parent.mkdir(parents=True, exist_ok=True)
+            write_dataset_csv(dataset, data_path)
+        dataset_cid = file_cid(data_path)
+        self.dataset_info = {"file": str(data_path), "cid": dataset_cid,
+                             "dataset_ref": "0x" + bytes(cid_to_bytes32(dataset_cid)).hex(),
+                             "samples": len(dataset)}
+        train, test = train_test_split(dataset, seed=self.cfg.seed)
         self.ui.phase("committing the trainers' datasets")
         people = make_participants(self.cfg, circuit, train)
+        write_shards(people, self.out / "data")
         state = self.out / "state.db"
         if state.exists():
             store = Store.open(state)
@@ -309,7 +405,8 @@ class Simulation:
         try:
             ex = node_executor(store, self.circuits, allow_dev_srs=True)
             job_ids = store.job_ids()
-            job_id = job_ids[0] if job_ids else self._request(ex, spec)
+            job_id = (job_ids[0] if job_ids
+                      else self._request(ex, spec, cid_to_bytes32(dataset_cid)))
             self._emit(ex, store, REQUEST_HEIGHT)
             for p in people:
                 if store.trainer(job_id, Bytes48(p.pubkey)) is None:
@@ -337,12 +434,19 @@ class Simulation:
 
     def _trajectories(self, circuit: Circuit, w0: dict[str, np.ndarray], r: int,
                       people: list[Participant]) -> dict[int, Trajectory]:
+        """Every trainer's local training, one after another in this process.
+
+        ezkl's witness generation already uses every core: two trainers in two processes took
+        1.07 s per step each, one alone 0.44 s (docs/performance.md), so a pool would only add
+        its start-up.
+        """
         trajs = {}
         for p in people:
             self.ui.trainer(p.name, f"round {r}: training {self.cfg.steps} steps")
             fabricate = range(self.cfg.steps) if p.role == "cheater" else ()
             trajs[p.index] = run_trajectory(circuit, w0, p.data, p.dataset, self.cfg.steps, r,
                                             fabricate=fabricate)
+            self.ui.trainer(p.name, f"round {r}: trained {self.cfg.steps} steps")
         return trajs
 
     def _round(self, ex: Executor, store: Store, job_id: Bytes32, r: int, spec: ModelSpec,
@@ -400,7 +504,7 @@ class Simulation:
         Wallet(ex, self._requester_key).finalize_round(job_id, r, height)
 
     def _proof_path(self, r: int, p: Participant, t: int) -> Path:
-        return self.out / "proofs" / f"round{r}-trainer{p.index}-step{t}.json"
+        return self.out / "proofs" / f"round{r}-{p.name}-step{t}.json"
 
     def _prove(self, circuit: Circuit, job_id: Bytes32, r: int, beacon: bytes,
                todo: list[Participant], trajs: dict[int, Trajectory]
@@ -491,7 +595,10 @@ class Simulation:
             "circuit_id": circuit.circuit_id,
             "dev_srs": circuit.dev_srs,
             "state_root": "0x" + bytes(store.state_root()).hex(),
-            "trainers": {p.name: {"role": p.role, "pubkey": "0x" + p.pubkey.hex()} for p in people},
+            "dataset": self.dataset_info,
+            "trainers": {p.name: {"role": p.role, "pubkey": "0x" + p.pubkey.hex(),
+                                  "dataset_commitment": "0x" + p.dataset.root.hex(),
+                                  "samples": len(p.data.labels)} for p in people},
             "rounds": [asdict(r) for r in reports],
             "centralised": {"accuracy": c_acc, "loss": c_loss, "sgd_steps": steps},
             "wall_seconds": round(wall, 1),

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from pot.bundle import Bundle, StepOpening
 from pot.circuit import Circuit
-from pot.data import FloatArray, IntArray, one_hot, quantize
+from pot.data import FloatArray, IntArray, quantize, targets
 from pot.errors import DataError
 from pot.executors import LocalProcessExecutor, ProofExecutor, ProofTask
 from pot.proof import StepProof
@@ -44,26 +46,26 @@ class LocalData:
     spec
         The model spec (batch size, features, classes).
     x
-        ``(n, features)`` float64 features (exact multiples of ``2**-scale``).
+        ``(n, *input_shape)`` float64 features (exact multiples of ``2**-scale``).
     labels
-        ``(n,)`` int64 class labels.
+        ``(n,)`` int64 class labels, or ``(n, outputs)`` float64 targets for MSE.
     """
 
     spec: ModelSpec
     x: FloatArray
-    labels: IntArray
+    labels: npt.NDArray[Any]
 
     @property
     def n_batches(self) -> int:
         return len(self.labels) // self.spec.batch_size
 
     def batch(self, b: int) -> tuple[FloatArray, FloatArray]:
-        """Batch ``b``: samples ``b*B .. (b+1)*B - 1`` as ``(x, one-hot y)`` floats."""
+        """Batch ``b``: samples ``b*B .. (b+1)*B - 1`` as ``(x, y)`` floats (:func:`pot.data.targets`)."""
         if not 0 <= b < self.n_batches:
             raise DataError(f"batch {b} is outside the shard's {self.n_batches} batches")
         B = self.spec.batch_size
         sl = slice(b * B, (b + 1) * B)
-        return self.x[sl], one_hot(self.labels[sl], self.spec.n_classes)
+        return self.x[sl], targets(self.labels[sl], self.spec)
 
 
 @dataclass(frozen=True)

@@ -78,8 +78,7 @@ def test_circuit_steps_train_the_model(zoo_circuit: tuple[ModelSpec, Circuit]) -
     spec, circuit = zoo_circuit
     data = load_dataset(spec.dataset)
     seen = list(range(TRAIN_BATCHES * spec.batch_size))
-    trained = dataclasses.replace(data, x=data.x[seen], y=data.y[seen],
-                                  targets=None if data.targets is None else data.targets[seen])
+    trained = dataclasses.replace(data, x=data.x[seen], y=data.y[seen])
     params = initial_checkpoint(spec)
     _, loss0 = evaluate(params, spec, trained)
     for t in range(TRAIN_STEPS):

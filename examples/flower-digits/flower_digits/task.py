@@ -1,8 +1,8 @@
 """What both apps share: the job's options, the non-IID digits shards, demo keys and the circuit.
 
 Shards follow ``pot simulate``: scikit-learn's bundled digits (4x4-pooled for ``mlp-tiny``), a
-seeded train/test split, and McMahan's pathological non-IID split of the training set (two label
--sorted shards per trainer). The last ``dishonest`` partitions fabricate every step they commit.
+seeded train/test split, and the seeded Dirichlet(0.5) label split of the training set
+(:func:`pot.simulate.split_dirichlet`). The last ``dishonest`` partitions fabricate every step they commit.
 
 Keys are derived from the seed and the partition id so that the server can name trainers in its
 report. That is a demo shortcut: a real trainer keeps its key to itself (``pot keys new``).
@@ -25,7 +25,7 @@ from pot.circuit import Circuit, build_circuit
 from pot.data import Dataset, load_dataset, train_test_split
 from pot.flower import PotTrainer
 from pot.protocol.keys import SecretKey, derive_secret_key, public_key
-from pot.simulate import split_non_iid
+from pot.simulate import DIRICHLET_ALPHA, MIN_SHARD_BATCHES, split_dirichlet
 from pot.spec import ModelSpec, load_spec
 from pot.trainer import LocalData
 
@@ -84,8 +84,9 @@ def shard(options: JobOptions, partition_id: int, num_partitions: int) -> LocalD
     """Partition ``partition_id``'s non-IID shard of the training set (cached per process: a
     node's ClientApp is built anew for every message)."""
     train, _ = options.split()
-    x, y = split_non_iid(train, num_partitions, options.seed)[partition_id]
-    return LocalData(options.model, x, y.astype(np.int64))
+    idx = split_dirichlet(train.y, num_partitions, DIRICHLET_ALPHA, options.seed,
+                          MIN_SHARD_BATCHES * options.model.batch_size)[partition_id]
+    return LocalData(options.model, train.x[idx], train.y[idx].astype(np.int64))
 
 
 def demo_key(seed: int, partition_id: int) -> SecretKey:
