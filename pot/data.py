@@ -403,17 +403,19 @@ def initial_checkpoint(spec: ModelSpec) -> dict[str, IntArray]:
 
     Weight ``w_i[j]`` (row-major index ``j``) is He-uniform on the fixed-point grid:
     ``u mod (2q + 1) - q`` with ``q = isqrt(6 * 4**scale // fan_in)`` and
-    ``u = keccak256(b"pot/v1/init" || spec_id || name || uint64_be(j))`` read big-endian; biases
+    ``u = keccak256(b"pot/v1/init" || spec_id || name || uint64_be(j))`` read big-endian, and
+    ``fan_in`` from :meth:`ModelSpec.fan_in` (inputs per output); biases and momentum buffers
     are 0. Any client derives the same W_0 from the spec id, with no float or RNG involved.
     """
     params: dict[str, IntArray] = {}
     spec_id = spec.spec_id
     for name, shape in spec.param_shapes():
         size = int(np.prod(shape))
-        if name.startswith("b"):
+        fan_in = spec.fan_in(name)
+        if fan_in == 0:  # biases and momentum buffers
             params[name] = np.zeros(shape, dtype=np.int64)
             continue
-        q = math.isqrt(6 * 4**spec.scale // shape[1])
+        q = math.isqrt(6 * 4**spec.scale // fan_in)
         prefix = INIT_DOMAIN + spec_id + name.encode()
         vals = [int.from_bytes(keccak(prefix + j.to_bytes(8, "big")), "big") % (2 * q + 1) - q
                 for j in range(size)]

@@ -42,7 +42,7 @@ def test_bad_spec_exits_2_with_one_line_and_json_on_stdout(tmp_path: Path) -> No
     result = CliRunner().invoke(main, ["spec", "check", str(path), "--json"])
     assert result.exit_code == 2
     first = json.loads(result.stdout.splitlines()[0])
-    assert first["exit_code"] == 2 and "unsupported layer 'tanh'" in first["error"]
+    assert first["exit_code"] == 2 and "unsupported layer 'tanh'" in first["error"]["message"]
     plain = CliRunner().invoke(main, ["spec", "check", str(path)])
     assert plain.exit_code == 2 and len(plain.output.strip().splitlines()) == 1
 
