@@ -328,3 +328,60 @@ def build_sharded(plan: ShardPlan, root: Path, logrows: int = DEFAULT_SHARD_LOGR
         if work.exists():
             shutil.rmtree(work, ignore_errors=True)
     return load_sharded(folder)
+
+
+def load_any_circuit(path: Path, check_files: bool = True) -> Circuit | ShardedCircuit:
+    """A pinned circuit folder of either kind: monolithic (``pot.circuit/2``) or sharded.
+
+    Raises
+    ------
+    CircuitError
+        As :func:`pot.circuit.load_circuit` or :func:`load_sharded`.
+    """
+    from pot.circuit import load_circuit
+
+    try:
+        fmt = json.loads((path / "manifest.json").read_text()).get("format")
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        fmt = None
+    if fmt == SHARDED_FORMAT:
+        return load_sharded(path, check_files)
+    return load_circuit(path, check_files)
+
+
+def find_any_circuit(circuit_id: str, root: Path) -> Circuit | ShardedCircuit:
+    """The monolithic or sharded circuit with ``circuit_id`` under ``root``.
+
+    Raises
+    ------
+    CircuitError
+        If no folder under ``root`` holds that circuit.
+    """
+    from pot.circuit import find_circuit
+
+    if root.is_dir():
+        for mpath in sorted(root.glob("*/manifest.json")):
+            try:
+                manifest = json.loads(mpath.read_text())
+            except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+                continue
+            if (isinstance(manifest, dict) and manifest.get("format") == SHARDED_FORMAT
+                    and manifest.get("circuit_id") == circuit_id):
+                return load_sharded(mpath.parent)
+    return find_circuit(circuit_id, root)
+
+
+MONOLITHIC_ROWS_PER_PARAM = 45  # rows of the monolithic step per parameter (docs/performance.md)
+MONOLITHIC_BASE_ROWS = 16_000  # its rows at zero parameters (batch 16)
+
+
+def monolithic_fits(spec: ModelSpec, budget_bytes: int | None = None) -> bool:
+    """Whether the spec's monolithic step circuit fits: logrows at most ``MAX_LOGROWS`` and an
+    estimated prove peak (``PROVE_BYTES_PER_ROW * 2**logrows``) within the memory budget
+    (default 80% of physical memory). Rows are estimated as ``45 * params + 16,000``."""
+    from pot.circuit import MAX_LOGROWS
+
+    if budget_bytes is None:
+        budget_bytes = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8)
+    logrows = logrows_for(MONOLITHIC_ROWS_PER_PARAM * spec.n_params + MONOLITHIC_BASE_ROWS)
+    return logrows <= MAX_LOGROWS and PROVE_BYTES_PER_ROW * (1 << logrows) <= budget_bytes

@@ -1,0 +1,246 @@
+"""Sharded step proofs (pot.shard): the plan, the shard graphs, real linked proofs and every
+reason code a verifier gives a tampered sharded step."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from pot.data import batch_arrays, initial_checkpoint, load_dataset
+from pot.errors import ProvingError, SpecError
+from pot.protocol.encoding import format_hex
+from pot.shard.plan import ShardPlan, tile_params, untile_params
+from pot.spec import ModelSpec
+
+TINY_TILE_ROWS = 4  # the tiny spec's hidden layer (8 neurons) in two tiles
+TINY_SHARD_LOGROWS = 15
+
+
+def test_plan_cuts_tiny_into_forward_tiles_output_and_backward_tiles(tiny_spec: ModelSpec) -> None:
+    plan = ShardPlan(tiny_spec, (TINY_TILE_ROWS,))
+    assert [s.name for s in plan.shards] == ["fwd1.t0", "fwd1.t1", "out", "bwd1.t0", "bwd1.t1"]
+    assert sorted(plan.kinds) == ["bwd1r4", "fwd1r4", "out"]
+    assert plan.shards[2].inputs == ("w2.t0", "b2.t0", "a1.t0", "a1.t1", "y")
+    assert plan.shards[2].outputs == ("w2.t0'", "b2.t0'", "g1.t0", "g1.t1")
+    assert plan.param_tiles() == ["w1.t0", "b1.t0", "w1.t1", "b1.t1", "w2.t0", "b2.t0"]
+    assert plan.producers()["a1.t1"] == "fwd1.t1"
+
+
+def test_plan_of_a_deep_mlp_has_a_delta_shard_and_uneven_tiles(tiny_spec: ModelSpec) -> None:
+    import dataclasses
+
+    spec = dataclasses.replace(tiny_spec, layers=(16, 8, 6, 10))
+    plan = ShardPlan(spec, (3, 6))
+    names = [s.name for s in plan.shards]
+    assert names == ["fwd1.t0", "fwd1.t1", "fwd1.t2", "fwd2.t0", "out", "delta2", "bwd2.t0",
+                     "bwd1.t0", "bwd1.t1", "bwd1.t2"]
+    assert {"fwd1r3", "fwd1r2"} <= set(plan.kinds)  # 8 rows = 3 + 3 + 2
+
+
+def test_plan_rejects_a_tile_wider_than_its_layer(tiny_spec: ModelSpec) -> None:
+    with pytest.raises(SpecError, match="tile_rows"):
+        ShardPlan(tiny_spec, (9,))
+
+
+def test_tiles_join_back_into_the_checkpoint(tiny_spec: ModelSpec) -> None:
+    plan = ShardPlan(tiny_spec, (3,))
+    params = initial_checkpoint(tiny_spec)
+    tiles = tile_params(plan, params)
+    joined = untile_params(plan, tiles, suffix="")
+    assert all(np.array_equal(joined[n], params[n]) for n in params)
+
+
+def test_chained_shard_graphs_compute_the_monolithic_step_in_float(tiny_spec: ModelSpec) -> None:
+    import torch
+
+    from pot.export import step_module
+    from pot.shard.graphs import kind_module
+
+    plan = ShardPlan(tiny_spec, (3,))
+    rng = np.random.default_rng(1)
+    params = {n: rng.normal(size=s) for n, s in tiny_spec.param_shapes()}
+    x = rng.random((tiny_spec.batch_size, tiny_spec.n_features))
+    y = np.eye(tiny_spec.n_classes)[rng.integers(0, 10, tiny_spec.batch_size)]
+    store: dict[str, Any] = {k: torch.tensor(v) for k, v in tile_params(plan, params).items()}
+    store["a0.t0"], store["y"] = torch.tensor(x), torch.tensor(y)
+    for shard in plan.shards:
+        outs = kind_module(tiny_spec, plan.kinds[shard.kind])(*[store[t] for t in shard.inputs])
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        store.update(zip(shard.outputs, outs, strict=True))
+    got = untile_params(plan, {k: v.numpy() for k, v in store.items()})
+    want = step_module(tiny_spec)(*[torch.tensor(params[n]) for n, _ in tiny_spec.param_shapes()],
+                                  torch.tensor(x), torch.tensor(y))
+    for (name, _), w in zip(tiny_spec.param_shapes(), want, strict=True):
+        np.testing.assert_allclose(got[name], w.numpy(), rtol=0, atol=1e-12)
+
+
+# --- real circuits and proofs (ezkl) ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def sharded(tiny_spec: ModelSpec, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The tiny spec's sharded circuit (two tiles, logrows 15) and one proven step."""
+    from pot.shard.circuits import build_sharded
+    from pot.shard.prover import LocalShardPool, prove_sharded, run_sharded
+
+    root = tmp_path_factory.mktemp("sharded")
+    sc = build_sharded(ShardPlan(tiny_spec, (TINY_TILE_ROWS,)), root / "circuits",
+                       logrows=TINY_SHARD_LOGROWS)
+    data = load_dataset(tiny_spec.dataset)
+    x, y = batch_arrays(data, list(range(tiny_spec.batch_size)), tiny_spec)
+    params = initial_checkpoint(tiny_spec)
+    witness = run_sharded(sc, params, x, y)
+    step = prove_sharded(sc, witness, root / "proofs", LocalShardPool(1))
+    return sc, step, witness, params, root
+
+
+def _verdict(sc: Any, obj: dict[str, Any]) -> str:
+    from pot.shard.proof import ShardedStepProof
+    from pot.shard.verify import verify_sharded
+
+    return verify_sharded(ShardedStepProof.from_json(obj), sc, allow_dev_srs=True).reason
+
+
+def _restate(obj: dict[str, Any]) -> dict[str, Any]:
+    """Recompute the stated commitments from the (tampered) stated points, so the file parses."""
+    from pot.shard.proof import ShardedStepProof, _checkpoint_order
+
+    tensors = {k: bytes.fromhex(v[2:]) for k, v in obj["tensors"].items()}
+    params = tuple(n for n in tensors if n[0] in "wb")
+    step = ShardedStepProof(obj["circuit_id"], (), tensors,
+                            _checkpoint_order(tuple(n for n in params if "'" not in n)),
+                            _checkpoint_order(tuple(n for n in params if "'" in n)))
+    names = ("weights_in", "batch", "weights_out")
+    return {**obj, "commitments": {k: format_hex(getattr(step, k)) for k in names}}
+
+
+@pytest.mark.ezkl
+def test_sharded_step_equals_the_monolithic_circuits_integers(sharded, tiny_circuit) -> None:  # type: ignore[no-untyped-def]
+    from pot.prover import run_step
+    from pot.shard.prover import params_next
+
+    sc, _, witness, params, _ = sharded
+    data = load_dataset(sc.spec.dataset)
+    x, y = batch_arrays(data, list(range(sc.spec.batch_size)), sc.spec)
+    mono = run_step(tiny_circuit, params, x, y).params_next
+    got = params_next(sc, witness)
+    assert all(np.array_equal(got[n], mono[n]) for n in mono)
+    assert any(not np.array_equal(got[n], params[n]) for n in mono)  # the step changed W
+
+
+@pytest.mark.ezkl
+def test_an_honest_sharded_step_verifies_and_round_trips_json(sharded) -> None:  # type: ignore[no-untyped-def]
+    sc, step, *_ = sharded
+    obj = json.loads(json.dumps(step.to_json()))
+    assert obj["format"] == "pot.step-proof/3"
+    assert _verdict(sc, obj) == "ok"
+
+
+@pytest.mark.ezkl
+def test_checkpoint_commitments_of_tiles_chain_the_step(sharded) -> None:  # type: ignore[no-untyped-def]
+    from pot.shard.prover import params_next, sharded_checkpoint_commitment
+
+    sc, step, witness, params, _ = sharded
+    assert sharded_checkpoint_commitment(sc, params) == step.weights_in
+    assert sharded_checkpoint_commitment(sc, params_next(sc, witness)) == step.weights_out
+
+
+@pytest.mark.ezkl
+def test_a_stopped_run_resumes_with_the_shards_already_proven(sharded) -> None:  # type: ignore[no-untyped-def]
+    from pot.shard.prover import prove_sharded
+
+    sc, step, witness, _, root = sharded
+
+    class Refuse:
+        jobs: Sequence[Any] = ()
+
+        def run(self, jobs: Sequence[Any], on_done: Any) -> None:
+            self.jobs = jobs
+
+    refuse = Refuse()
+    again = prove_sharded(sc, witness, root / "proofs", refuse)
+    assert list(refuse.jobs) == [] and again.to_json() == step.to_json()
+    (root / "proofs" / "bwd1.t1.json").unlink()
+    with pytest.raises(ProvingError, match=r"bwd1\.t1"):
+        prove_sharded(sc, witness, root / "proofs", refuse)
+    assert [Path(j[2]).name for j in refuse.jobs] == ["bwd1.t1.json"]
+
+
+@pytest.mark.ezkl
+@pytest.mark.parametrize("attack, reason", [
+    ("drop", "shard_missing"),
+    ("duplicate", "shard_duplicate"),
+    ("reorder_entries", "shard_order"),
+    ("swap_tile_proofs", "shard_order"),
+    ("wrong_kind_circuit", "shard_circuit"),
+    ("swap_stated_link_point", "link_mismatch"),
+    ("swap_link_point_in_proof", "link_mismatch"),
+    ("wrong_circuit", "wrong_circuit"),
+])
+def test_each_tampering_of_a_sharded_step_has_its_own_reason(sharded, attack: str, reason: str) -> None:  # type: ignore[no-untyped-def]
+    sc, step, *_ = sharded
+    obj = copy.deepcopy(step.to_json())
+    shards = obj["shards"]
+    if attack == "drop":
+        del shards[3]
+    elif attack == "duplicate":
+        shards.insert(1, copy.deepcopy(shards[0]))
+    elif attack == "reorder_entries":
+        shards[0], shards[1] = shards[1], shards[0]
+    elif attack == "swap_tile_proofs":
+        shards[0]["proof"], shards[1]["proof"] = shards[1]["proof"], shards[0]["proof"]
+    elif attack == "wrong_kind_circuit":
+        shards[0]["circuit_id"] = shards[2]["circuit_id"]
+    elif attack == "swap_stated_link_point":
+        obj["tensors"]["a1.t0"] = obj["tensors"]["a1.t1"]
+        obj = _restate(obj)
+    elif attack == "swap_link_point_in_proof":
+        out = bytearray(bytes.fromhex(shards[2]["proof"][2:]))
+        a0, a1 = bytes(out[128:192]), bytes(out[192:256])  # out opens w2, b2, a1.t0, a1.t1, ...
+        out[128:192], out[192:256] = a1, a0
+        shards[2]["proof"] = format_hex(bytes(out))
+    elif attack == "wrong_circuit":
+        obj["circuit_id"] = "0x" + "ab" * 32
+    assert _verdict(sc, obj) == reason
+
+
+@pytest.mark.ezkl
+def test_a_link_point_changed_everywhere_is_caught_by_ezkl(sharded) -> None:  # type: ignore[no-untyped-def]
+    """The stated point and every proof's copy of a1.t0 replaced by a1.t1's: the links agree, but
+    the proofs no longer open with what they proved."""
+    sc, step, *_ = sharded
+    obj = copy.deepcopy(step.to_json())
+    old, new = bytes.fromhex(obj["tensors"]["a1.t0"][2:]), bytes.fromhex(obj["tensors"]["a1.t1"][2:])
+    obj["tensors"]["a1.t0"] = format_hex(new)
+    for entry in obj["shards"]:
+        raw = bytes.fromhex(entry["proof"][2:])
+        head, tail = raw[:64 * 8], raw[64 * 8:]
+        entry["proof"] = format_hex(head.replace(old, new) + tail)
+    assert _verdict(sc, _restate(obj)) == "proof_invalid"
+
+
+@pytest.mark.ezkl
+def test_a_shard_proof_from_another_step_is_foreign(sharded) -> None:  # type: ignore[no-untyped-def]
+    from pot.shard.prover import _prove_one, run_sharded
+
+    sc, step, _, params, root = sharded
+    data = load_dataset(sc.spec.dataset)
+    x, y = batch_arrays(data, list(range(4, 4 + sc.spec.batch_size)), sc.spec)
+    other = run_sharded(sc, params, x, y)  # same W_t, another batch: another step
+    target = root / "other-bwd1.t0.json"
+    _prove_one(str(sc.kinds["bwd1r4"].path), other.witnesses["bwd1.t0"], str(target))
+    obj = copy.deepcopy(step.to_json())
+    obj["shards"][3]["proof"] = format_hex(bytes(json.loads(target.read_text())["proof"]))
+    assert _verdict(sc, obj) == "link_mismatch"  # it shares W_t's tile with this step
+    other_params = {k: v + 1 for k, v in params.items()}
+    third = run_sharded(sc, other_params, x, y)  # another trainer's step: nothing in common
+    _prove_one(str(sc.kinds["fwd1r4"].path), third.witnesses["fwd1.t0"], str(target))
+    obj["shards"][3] = copy.deepcopy(step.to_json()["shards"][3])
+    obj["shards"][0]["proof"] = format_hex(bytes(json.loads(target.read_text())["proof"]))
+    assert _verdict(sc, obj) == "shard_foreign"
