@@ -56,6 +56,14 @@ DEFAULT_SHARD_LOGROWS = 16  # 2**16 rows: about 3 GB peak to prove one shard
 PROVE_BYTES_PER_ROW = 47_000  # peak RSS of ezkl's prover per 2**logrows row (6.13 GB at 2**17)
 
 
+def kind_run_args(plan: ShardPlan, kind: str, logrows: int) -> dict[str, Any]:
+    """pot's run args (:func:`pot.circuit.run_args`) with the kind's IO range check
+    (:data:`pot.shard.plan.IO_RANGE_CHECKED`)."""
+    args = run_args(plan.spec, logrows)
+    args["ignore_range_check_inputs_outputs"] = not plan.kinds[kind].io_range_checked
+    return args
+
+
 def _id(manifest: dict[str, Any]) -> str:
     body = {k: v for k, v in manifest.items() if k != "circuit_id"}
     return "0x" + hashlib.sha256(canonical_json(body)).hexdigest()
@@ -170,7 +178,7 @@ def kind_rows(plan: ShardPlan, kind: str, work: Path) -> int:
     export_kind(plan, kind, work / "network.onnx")
     try:
         ezkl.gen_settings(str(work / "network.onnx"), str(work / "settings.json"),
-                          py_run_args=py_run_args(run_args(plan.spec, 15)))
+                          py_run_args=py_run_args(kind_run_args(plan, kind, 15)))
     except RuntimeError as e:
         raise SetupError(f"ezkl could not lay out shard kind {kind}: {e}") from e
     return int(json.loads((work / "settings.json").read_text())["num_rows"])
@@ -279,7 +287,7 @@ def build_sharded(plan: ShardPlan, root: Path, logrows: int = DEFAULT_SHARD_LOGR
             try:
                 progress(f"{name}: settings")
                 ezkl.gen_settings(str(kdir / "network.onnx"), str(settings),
-                                  py_run_args=py_run_args(run_args(spec, logrows)))
+                                  py_run_args=py_run_args(kind_run_args(plan, name, logrows)))
                 rows = int(json.loads(settings.read_text())["num_rows"])
                 if logrows_for(rows) > logrows:
                     raise SetupError(f"shard kind {name} needs {rows} rows, more than logrows "
@@ -303,7 +311,7 @@ def build_sharded(plan: ShardPlan, root: Path, logrows: int = DEFAULT_SHARD_LOGR
                 "ezkl_version": EZKL_VERSION, "logrows": logrows, "rows": rows, "scale": spec.scale,
                 "lookup_range": list(lookup_range(spec)), "num_inner_cols": NUM_INNER_COLS,
                 "visibility": {"input": INPUT_VISIBILITY, "output": OUTPUT_VISIBILITY},
-                "check_mode": CHECK_MODE,
+                "check_mode": CHECK_MODE, "io_range_checked": kind.io_range_checked,
                 "tensors": {"inputs": len(inputs), "outputs": len(outputs)},
                 "srs": {"kind": "development" if srs is None else "ceremony", "insecure": srs is None,
                         "logrows": srs_logrows(srs_path)},

@@ -31,6 +31,12 @@ from pot.errors import SpecError
 from pot.spec import ModelSpec
 
 PLAN_FORMAT = "pot.shard-plan/1"
+IO_RANGE_CHECKED = {"fwd": True, "out": True, "delta": False, "bwd": False}
+"""Whether ezkl range-checks a kind's inputs and outputs. Every free tensor of the step (the
+parameter tiles, ``x``, ``y``) is read by a ``fwd`` or ``out`` shard, which checks it; ``bwd`` and
+``delta`` shards read only those same tensors (the same points, by the links) and tensors that
+constrained ops computed, so they skip the check: about 5 rows per input value, which for a
+784-wide ``x`` read by every tile is most of a backward tile's rows (``docs/performance.md``)."""
 
 
 @dataclass(frozen=True)
@@ -60,9 +66,15 @@ class Kind:
     in_tiles: tuple[int, ...]
     out_tiles: tuple[int, ...] = ()
 
+    @property
+    def io_range_checked(self) -> bool:
+        """Whether ezkl range-checks this kind's inputs and outputs (:data:`IO_RANGE_CHECKED`)."""
+        return IO_RANGE_CHECKED[self.role]
+
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "role": self.role, "layer": self.layer, "rows": self.rows,
-                "in_tiles": list(self.in_tiles), "out_tiles": list(self.out_tiles)}
+                "in_tiles": list(self.in_tiles), "out_tiles": list(self.out_tiles),
+                "io_range_checked": self.io_range_checked}
 
 
 @dataclass(frozen=True)
