@@ -209,9 +209,15 @@ def _build(spec: Any, srs: Path | None, sharded: bool | None, shard_logrows: int
 
     if sharded is False or (sharded is None and monolithic_fits(spec)):
         return build_circuit(spec, circuits_dir, srs=srs, progress=progress)
+    from pot.errors import SpecError
+
     progress("choosing tiles")
     tiles = tile_rows or choose_tile_rows(spec, shard_logrows)
-    return build_sharded(ShardPlan(spec, tuple(tiles)), circuits_dir, shard_logrows, srs, progress)
+    try:
+        plan = ShardPlan(spec, tuple(tiles))
+    except SpecError as e:
+        raise PotClickException(f"--tile-rows: {e}", EXIT_MALFORMED) from e
+    return build_sharded(plan, circuits_dir, shard_logrows, srs, progress)
 
 
 def _prove_sharded(sc: Any, params: Any, x: Any, y: Any, out: Path, next_checkpoint: Path | None,

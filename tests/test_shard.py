@@ -96,7 +96,7 @@ def sharded(tiny_spec: ModelSpec, tmp_path_factory: pytest.TempPathFactory):  # 
     x, y = batch_arrays(data, list(range(tiny_spec.batch_size)), tiny_spec)
     params = initial_checkpoint(tiny_spec)
     witness = run_sharded(sc, params, x, y)
-    step = prove_sharded(sc, witness, root / "proofs", LocalShardPool(1))
+    step = prove_sharded(sc, witness, root / "step.json.shards", LocalShardPool(1))
     return sc, step, witness, params, root
 
 
@@ -164,11 +164,11 @@ def test_a_stopped_run_resumes_with_the_shards_already_proven(sharded) -> None: 
             self.jobs = jobs
 
     refuse = Refuse()
-    again = prove_sharded(sc, witness, root / "proofs", refuse)
+    again = prove_sharded(sc, witness, root / "step.json.shards", refuse)
     assert list(refuse.jobs) == [] and again.to_json() == step.to_json()
-    (root / "proofs" / "bwd1.t1.json").unlink()
+    (root / "step.json.shards" / "bwd1.t1.json").unlink()
     with pytest.raises(ProvingError, match=r"bwd1\.t1"):
-        prove_sharded(sc, witness, root / "proofs", refuse)
+        prove_sharded(sc, witness, root / "step.json.shards", refuse)
     assert [Path(j[2]).name for j in refuse.jobs] == ["bwd1.t1.json"]
 
 
@@ -244,3 +244,68 @@ def test_a_shard_proof_from_another_step_is_foreign(sharded) -> None:  # type: i
     obj["shards"][3] = copy.deepcopy(step.to_json()["shards"][3])
     obj["shards"][0]["proof"] = format_hex(bytes(json.loads(target.read_text())["proof"]))
     assert _verdict(sc, obj) == "shard_foreign"
+
+
+@pytest.mark.ezkl
+def test_cli_prove_sharded_resumes_and_verify_judges_it(sharded) -> None:  # type: ignore[no-untyped-def]
+    """pot prove --sharded with the fixture's shard proofs already in OUT.shards proves nothing
+    again (a resumed run) and writes the same step; pot verify accepts it (exit 0) and rejects a
+    copy with a shard dropped (exit 1, shard_missing)."""
+    from click.testing import CliRunner
+
+    from pot.cli import main
+
+    sc, step, _, _, root = sharded
+    runner = CliRunner()
+    out = root / "step.json"
+    res = runner.invoke(main, ["prove", "--spec", "mlp-tiny", "--batch", "0:4", "--sharded",
+                               "--shard-logrows", str(TINY_SHARD_LOGROWS), "--tile-rows",
+                               str(TINY_TILE_ROWS), "--circuits", str(sc.path.parent), "--out",
+                               str(out), "--workers", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    info = json.loads(res.output)
+    assert info["shards"] == 5 and info["weights_in"] == format_hex(step.weights_in)
+    assert json.loads(out.read_text()) == json.loads(json.dumps(step.to_json()))
+    res = runner.invoke(main, ["verify", str(out), "--circuit", str(sc.path), "--allow-dev-srs",
+                               "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["results"][0]["reason"] == "ok"
+    bad = json.loads(out.read_text())
+    del bad["shards"][4]
+    (root / "bad.json").write_text(json.dumps(bad))
+    res = runner.invoke(main, ["verify", str(root / "bad.json"), "--circuit-id", sc.circuit_id,
+                               "--circuits", str(sc.path.parent), "--allow-dev-srs", "--json"])
+    assert res.exit_code == 1, res.output
+    assert json.loads(res.output)["results"][0]["reason"] == "shard_missing"
+
+
+def test_only_specs_whose_monolithic_circuit_would_not_fit_are_sharded_by_default(
+        tiny_spec: ModelSpec) -> None:
+    import dataclasses
+
+    from pot.shard.circuits import monolithic_fits
+
+    assert monolithic_fits(tiny_spec)
+    assert not monolithic_fits(dataclasses.replace(tiny_spec, layers=(784, 128, 10)))
+
+
+def test_chosen_tiles_are_the_largest_that_fit_the_logrows(tiny_spec: ModelSpec) -> None:
+    import dataclasses
+
+    from pot.errors import SetupError
+    from pot.shard.circuits import choose_tile_rows
+
+    assert choose_tile_rows(tiny_spec, 15) == (8,)
+    with pytest.raises(SetupError, match="output shard does not fit"):
+        choose_tile_rows(dataclasses.replace(tiny_spec, layers=(16, 8, 200), batch_size=16), 15)
+
+
+def test_cli_rejects_a_tile_wider_than_its_layer_in_one_line(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pot.cli import main
+
+    res = CliRunner().invoke(main, ["setup", "--spec", "mlp-tiny", "--sharded", "--tile-rows", "9",
+                                    "--circuits", str(tmp_path)])
+    assert res.exit_code == 2
+    assert "tile_rows needs one value in 1..width" in res.output and "Traceback" not in res.output
