@@ -309,3 +309,27 @@ def test_cli_rejects_a_tile_wider_than_its_layer_in_one_line(tmp_path: Path) -> 
                                     "--circuits", str(tmp_path)])
     assert res.exit_code == 2
     assert "tile_rows needs one value in 1..width" in res.output and "Traceback" not in res.output
+
+
+@pytest.mark.ezkl
+@pytest.mark.slow
+def test_ray_proves_a_shard_that_links_into_the_step(sharded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """One shard proven as a Ray task (a local Ray started for the test) is the same statement: it
+    opens with the step's points and the step with it verifies."""
+    pytest.importorskip("ray")
+    import ray
+
+    from pot.shard.prover import RayShardPool
+
+    sc, step, witness, _, _ = sharded
+    target = tmp_path / "fwd1.t1.json"
+    done: list[str] = []
+    try:
+        RayShardPool(None).run([(str(sc.kinds["fwd1r4"].path), witness.witnesses["fwd1.t1"],
+                                 str(target))], lambda name, _s: done.append(name))
+    finally:
+        ray.shutdown()
+    assert done == ["fwd1.t1"]
+    obj = copy.deepcopy(step.to_json())
+    obj["shards"][1]["proof"] = format_hex(bytes(json.loads(target.read_text())["proof"]))
+    assert _verdict(sc, obj) == "ok"
