@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -333,3 +334,12 @@ def test_ray_proves_a_shard_that_links_into_the_step(sharded, tmp_path: Path) ->
     obj = copy.deepcopy(step.to_json())
     obj["shards"][1]["proof"] = format_hex(bytes(json.loads(target.read_text())["proof"]))
     assert _verdict(sc, obj) == "ok"
+
+
+def test_the_pool_size_follows_the_memory_budget() -> None:
+    from pot.shard.circuits import PROVE_BYTES_PER_ROW
+    from pot.shard.prover import memory_workers
+
+    per_proof = PROVE_BYTES_PER_ROW << 16
+    assert memory_workers(16, budget_bytes=per_proof - 1) == 1  # never fewer than one
+    assert memory_workers(16, budget_bytes=2 * per_proof) == min(2, os.cpu_count() or 1)

@@ -151,11 +151,25 @@ class ShardExecutor(Protocol):
         ...
 
 
+def available_memory_bytes() -> int:
+    """Memory a new process can use now: ``MemAvailable`` of ``/proc/meminfo`` (Linux), else the
+    machine's physical memory."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
 def memory_workers(logrows: int, budget_bytes: int | None = None) -> int:
     """Workers the memory budget allows: ``budget // (PROVE_BYTES_PER_ROW * 2**logrows)``, at
-    least 1, at most the cores. The default budget is 80% of the machine's physical memory."""
+    least 1, at most the cores. The default budget is 80% of the memory available now
+    (:func:`available_memory_bytes`), so a shared machine's other jobs are left their share."""
     if budget_bytes is None:
-        budget_bytes = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.8)
+        budget_bytes = int(available_memory_bytes() * 0.8)
     per = PROVE_BYTES_PER_ROW * (1 << logrows)
     return max(1, min(os.cpu_count() or 1, budget_bytes // per))
 
