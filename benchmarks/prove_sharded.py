@@ -9,7 +9,8 @@ pool; the first count's figures are the ones compared). Each phase runs in a fre
 so that its peak RSS is its own (a pool's workers included). ``--png`` plots prove seconds and
 peak RSS against parameters.
 
-    python benchmarks/prove_sharded.py --models digits --workers 1 2
+    python benchmarks/prove_sharded.py --models tiny@15 digits@16 --workers 1 2 \\
+        --png docs/prove_sharded.png
     python benchmarks/prove_sharded.py --models 784,128,10 --no-mono --logrows 17
 """
 
@@ -118,6 +119,8 @@ def child(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def measure(model: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
+    model, _, at = model.partition("@")
+    logrows = int(at) if at else args.logrows
     layers = None if model in ("digits", "tiny") else [int(v) for v in model.split(",")]
     base = {"spec": "mlp-tiny" if model == "tiny" else "mlp-digits", "layers": layers,
             "root": str(root)}
@@ -129,7 +132,7 @@ def measure(model: str, args: argparse.Namespace, root: Path) -> dict[str, Any]:
             cfg = {**base, "path": setup["path"]}
             row["mono_prove"] = child({**cfg, "phase": "mono-prove"})
             row["mono_verify"] = child({**cfg, "phase": "mono-verify"})
-    setup = child({**base, "phase": "shard-setup", "logrows": args.logrows,
+    setup = child({**base, "phase": "shard-setup", "logrows": logrows,
                    "tiles": args.tiles})
     row["shard_setup"] = setup
     if "error" in setup:
@@ -217,7 +220,8 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["digits"],
-                        help="'tiny', 'digits' or comma-separated layer widths (synthetic data)")
+                        help="'tiny', 'digits' or comma-separated layer widths (synthetic data), "
+                             "each optionally @LOGROWS (else --logrows)")
     parser.add_argument("--logrows", type=int, default=16, help="the shards' one logrows")
     parser.add_argument("--tiles", type=int, nargs="*", default=None,
                         help="rows per tile of each hidden layer (default: the largest that fit)")
