@@ -167,10 +167,15 @@ def test_a_stopped_run_resumes_with_the_shards_already_proven(sharded) -> None: 
     refuse = Refuse()
     again = prove_sharded(sc, witness, root / "step.json.shards", refuse)
     assert list(refuse.jobs) == [] and again.to_json() == step.to_json()
-    (root / "step.json.shards" / "bwd1.t1.json").unlink()
-    with pytest.raises(ProvingError, match=r"bwd1\.t1"):
-        prove_sharded(sc, witness, root / "step.json.shards", refuse)
-    assert [Path(j[2]).name for j in refuse.jobs] == ["bwd1.t1.json"]
+    kept = root / "step.json.shards" / "bwd1.t1.json"
+    saved = kept.read_bytes()
+    kept.unlink()
+    try:
+        with pytest.raises(ProvingError, match=r"bwd1\.t1"):
+            prove_sharded(sc, witness, root / "step.json.shards", refuse)
+        assert [Path(j[2]).name for j in refuse.jobs] == ["bwd1.t1.json"]
+    finally:
+        kept.write_bytes(saved)
 
 
 @pytest.mark.ezkl
