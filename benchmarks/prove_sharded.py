@@ -11,7 +11,6 @@ peak RSS against parameters.
 
     python benchmarks/prove_sharded.py --models tiny@15 digits@16 --workers 1 2 \\
         --png docs/prove_sharded.png
-    python benchmarks/prove_sharded.py --models 784,128,10 --no-mono --logrows 17
 """
 
 from __future__ import annotations

@@ -343,7 +343,8 @@ def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids
            as_json: bool) -> None:
     """Verify step proofs or proof bundles against pinned circuits, many in one call.
 
-    FILES are step proofs (pot prove) or bundles (a trainer's signed round), or folders of them
+    FILES are step proofs (pot prove; pot.step-proof/3 when sharded, judged under a pinned sharded
+    circuit) or bundles (a trainer's signed round), or folders of them
     (every *.json inside, in name order). Each pinned circuit is loaded once; each file is judged
     under the pinned circuit it names (a file naming a circuit that is not pinned is judged under
     the first pinned one, and fails with wrong_circuit). A bundle is checked against --expect
