@@ -68,27 +68,45 @@ def phase_status(enabled: bool) -> Iterator[Callable[[str], None]]:
         yield lambda phase: status.update(f"[bold]{phase}[/bold] ...")
 
 
+def sharding_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """--sharded/--monolithic, --shard-logrows and --tile-rows (pot setup and pot prove)."""
+    func = click.option("--tile-rows", type=click.IntRange(min=1), multiple=True,
+                        help="Sharded: rows of W_i per tile, one per hidden layer (repeat); "
+                             "default the largest tiles that fit --shard-logrows.")(func)
+    func = click.option("--shard-logrows", type=click.IntRange(min=15, max=20), default=16,
+                        show_default=True, help="Sharded: the one logrows of every shard.")(func)
+    return click.option("--sharded/--monolithic", default=None,
+                        help="Prove the step as linked shards, or as one circuit (default: "
+                             "sharded when the one circuit would not fit in memory).")(func)
+
+
 @main.command()
 @click.option("--spec", "spec_name", default="mlp-digits", show_default=True,
               help="Zoo name or path of a spec JSON file.")
 @click.option("--srs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Ceremony SRS file. Without it a development SRS (insecure) is generated.")
+@sharding_options
 @circuits_option
 @json_option
 @boundary
-def setup(spec_name: str, srs: Path | None, circuits_dir: Path, as_json: bool) -> None:
+def setup(spec_name: str, srs: Path | None, sharded: bool | None, shard_logrows: int,
+          tile_rows: tuple[int, ...], circuits_dir: Path, as_json: bool) -> None:
     """Build (or reuse) the circuit of one SGD step of a spec.
+
+    With --sharded, builds the shard circuits instead (one per shard kind, all at --shard-logrows
+    over one SRS; docs/protocol.md, "Sharded step proofs"); a spec whose monolithic circuit would
+    not fit this machine's memory is sharded without asking.
 
     \b
     Example:
         pot setup --spec mlp-tiny
+        pot setup --spec mlp-digits --sharded --shard-logrows 16
     """
-    from pot.circuit import build_circuit
     from pot.spec import load_spec
 
     spec = load_spec(spec_name)
     with phase_status(not as_json) as progress:
-        circuit = build_circuit(spec, circuits_dir, srs=srs, progress=progress)
+        circuit = _build(spec, srs, sharded, shard_logrows, tile_rows, circuits_dir, progress)
     info = {"circuit": str(circuit.path), "circuit_id": circuit.circuit_id,
             "logrows": circuit.logrows, "dev_srs": circuit.dev_srs,
             "vka": str(circuit.file("vka.bin"))}
@@ -140,26 +158,41 @@ def check_output_path(path: Path, option: str) -> None:
               help="Also write W_{t+1} (the circuit's output) here, to chain the next step.")
 @click.option("--srs", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Ceremony SRS file for the circuit (see pot setup).")
+@sharding_options
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Sharded: local prover processes (default: as many as memory and cores allow).")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Sharded: prove shards on a local process pool or on a Ray cluster.")
+@click.option("--address", default=None,
+              help="Sharded, --executor ray: the cluster address, as ray.init takes it ('auto', "
+                   "'ray://host:10001'); default a local Ray.")
 @circuits_option
 @json_option
 @boundary
 def prove(spec_name: str, checkpoint: Path | None, data_file: Path | None,
           label_column: str | None, batch_spec: str, out: Path, next_checkpoint: Path | None,
-          srs: Path | None, circuits_dir: Path, as_json: bool) -> None:
+          srs: Path | None, sharded: bool | None, shard_logrows: int, tile_rows: tuple[int, ...],
+          workers: int | None, executor: str, address: str | None, circuits_dir: Path,
+          as_json: bool) -> None:
     """Prove one SGD step of a spec on a batch of real data.
 
     Builds the circuit first if needed (cached). Writes a step proof: the proof, the KZG
     points of its tensors, the circuit id and the commitments to W_t, the batch and W_{t+1}.
     The proof runs in a child process: Ctrl-C stops it at once (exit 130, nothing written).
 
+    With --sharded (or when the spec's monolithic circuit would not fit in memory) the step is
+    proven as linked shards (pot.step-proof/3): each shard proof is written to OUT.shards/ as it
+    is done, and a stopped run started again resumes with the shards already there.
+
     \b
     Example:
         pot prove --spec mlp-tiny --batch 0:4 --out step.json
         pot prove --spec mlp-tiny --data mine.npz --batch 8:12 --out step.json
+        pot prove --spec mlp-digits --sharded --workers 2 --out step.json
+        pot prove --spec mlp-digits --sharded --executor ray --address auto
     """
     import time
 
-    from pot.circuit import build_circuit
     from pot.data import (
         batch_arrays,
         initial_checkpoint,
@@ -180,8 +213,16 @@ def prove(spec_name: str, checkpoint: Path | None, data_file: Path | None,
     if batch_spec == "0:16" and spec.batch_size != 16:
         batch_spec = f"0:{spec.batch_size}"
     x, y = batch_arrays(data, parse_indices(batch_spec, len(data)), spec)
+    from pot.shard.circuits import ShardedCircuit
+
     with phase_status(not as_json) as progress:
-        circuit = build_circuit(spec, circuits_dir, srs=srs, progress=progress)
+        built = _build(spec, srs, sharded, shard_logrows, tile_rows, circuits_dir, progress)
+    if isinstance(built, ShardedCircuit):
+        _prove_sharded(built, params, x, y, out, next_checkpoint, workers, executor, address,
+                       as_json)
+        return
+    circuit = built
+    with phase_status(not as_json) as progress:
         progress("proving (witness + prove; Ctrl-C stops)")
         start = time.perf_counter()
         try:
@@ -199,6 +240,75 @@ def prove(spec_name: str, checkpoint: Path | None, data_file: Path | None,
         emit_json(info)
     else:
         click.echo(f"proved one SGD step of {spec.name} in {seconds:.1f} s -> {out}")
+
+
+def _build(spec: Any, srs: Path | None, sharded: bool | None, shard_logrows: int,
+           tile_rows: tuple[int, ...], circuits_dir: Path, progress: Callable[[str], None]) -> Any:
+    """The spec's monolithic circuit, or its sharded one (asked for, or needed by memory)."""
+    from pot.circuit import build_circuit
+    from pot.shard.circuits import build_sharded, choose_tile_rows, monolithic_fits
+    from pot.shard.plan import ShardPlan
+
+    if sharded is False or (sharded is None and monolithic_fits(spec)):
+        return build_circuit(spec, circuits_dir, srs=srs, progress=progress)
+    from pot.errors import SpecError
+
+    progress("choosing tiles")
+    tiles = tile_rows or choose_tile_rows(spec, shard_logrows)
+    try:
+        plan = ShardPlan(spec, tuple(tiles))
+    except SpecError as e:
+        raise PotClickException(f"--tile-rows: {e}", EXIT_MALFORMED) from e
+    return build_sharded(plan, circuits_dir, shard_logrows, srs, progress)
+
+
+def _prove_sharded(sc: Any, params: Any, x: Any, y: Any, out: Path, next_checkpoint: Path | None,
+                   workers: int | None, executor: str, address: str | None, as_json: bool) -> None:
+    """``pot prove`` of a sharded circuit: witnesses, then shard proofs with a progress bar."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pot.data import save_checkpoint
+    from pot.shard.prover import (
+        LocalShardPool,
+        RayShardPool,
+        memory_workers,
+        params_next,
+        prove_sharded,
+        run_sharded,
+    )
+
+    pool: Any = (RayShardPool(address) if executor == "ray"
+                 else LocalShardPool(workers or memory_workers(sc.logrows)))
+    start = time.perf_counter()
+    console = Console(stderr=True)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=console, disable=as_json) as bar:
+        step_task = bar.add_task(f"step of {sc.spec.name}: witnesses", total=None)
+        witness = run_sharded(sc, params, x, y)
+        bar.update(step_task, description=f"step of {sc.spec.name}: shards",
+                   total=len(sc.plan.shards), completed=0)
+
+        def done(name: str, seconds: float) -> None:
+            bar.advance(step_task)
+            if not as_json:
+                bar.console.log(f"shard {name}: " + (f"proven in {seconds:.1f} s" if seconds
+                                                     else "kept from an earlier run"))
+
+        step = prove_sharded(sc, witness, out.with_name(out.name + ".shards"), pool, done)
+    seconds = time.perf_counter() - start
+    _write_atomic(out, json.dumps(step.to_json(), indent=1, sort_keys=True) + "\n")
+    if next_checkpoint:
+        save_checkpoint(next_checkpoint, params_next(sc, witness), sc.spec)
+    info = {"proof": str(out), "circuit_id": sc.circuit_id, "prove_seconds": seconds,
+            "shards": len(step.shards), **step.to_json()["commitments"]}
+    if as_json:
+        emit_json(info)
+    else:
+        click.echo(f"proved one SGD step of {sc.spec.name} as {len(step.shards)} linked shards in "
+                   f"{seconds:.1f} s -> {out}")
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -237,8 +347,8 @@ def _file_progress(total: int) -> Iterator[Callable[[], None]]:
 def _load_pinned(circuit_paths: tuple[Path, ...], circuit_ids: tuple[str, ...],
                  circuits_dir: Path) -> dict[str, Any]:
     """The pinned circuits by id, each loaded (and its files hashed) once."""
-    from pot.circuit import find_circuit, load_circuit
     from pot.errors import CircuitError
+    from pot.shard.circuits import find_any_circuit, load_any_circuit
 
     if not circuit_paths and not circuit_ids:
         raise PotClickException("pin a circuit: --circuit DIR or --circuit-id ID (either may be "
@@ -247,8 +357,8 @@ def _load_pinned(circuit_paths: tuple[Path, ...], circuit_ids: tuple[str, ...],
         raise PotClickException("pin circuits with --circuit or with --circuit-id, not both",
                                 EXIT_MALFORMED)
     try:
-        loaded = ([load_circuit(p) for p in circuit_paths] if circuit_paths
-                  else [find_circuit(i, circuits_dir) for i in circuit_ids])
+        loaded = ([load_any_circuit(p) for p in circuit_paths] if circuit_paths
+                  else [find_any_circuit(i, circuits_dir) for i in circuit_ids])
     except CircuitError as e:
         raise PotClickException(str(e), EXIT_MALFORMED) from e
     return {c.circuit_id: c for c in loaded}
@@ -277,7 +387,8 @@ def verify(files: tuple[Path, ...], circuit_paths: tuple[Path, ...], circuit_ids
            circuits_dir: Path, as_json: bool) -> None:
     """Verify step proofs or proof bundles against pinned circuits, many in one call.
 
-    FILES are step proofs (pot prove) or bundles (a trainer's signed round), or folders of them
+    FILES are step proofs (pot prove; pot.step-proof/3 when sharded, judged under a pinned sharded
+    circuit) or bundles (a trainer's signed round), or folders of them
     (every *.json inside, in name order). Each pinned circuit is loaded once; each file is judged
     under the pinned circuit it names (a file naming a circuit that is not pinned is judged under
     the first pinned one, and fails with wrong_circuit). A bundle is checked against --expect

@@ -50,14 +50,18 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pot.bundle import MAX_BUNDLE_BYTES, Bundle
-from pot.circuit import Circuit, load_circuit
+from pot.circuit import Circuit
 from pot.errors import MalformedInputError, PotError, VerifierError
 from pot.jsonio import loads_limited, read_json_limited, read_limited
 from pot.proof import MAX_PROOF_BYTES, StepProof
 from pot.verdict import Verdict
+
+if TYPE_CHECKING:
+    from pot.shard.circuits import ShardedCircuit
+    from pot.shard.proof import ShardedStepProof
 
 MAX_STEP_PROOF_FILE_BYTES = 4 * MAX_PROOF_BYTES
 BACKENDS = ("evm", "ezkl")
@@ -69,8 +73,8 @@ _PROOF_FAILURES = {"proof_invalid": "the {backend} verifier rejected {which}",
                    "proof_trailing_bytes": "{which} carries bytes after its end"}
 
 
-def read_verifiable(path: Path) -> StepProof | Bundle:
-    """Read a step proof or a proof bundle, told apart by its ``format`` field.
+def read_verifiable(path: Path) -> StepProof | Bundle | ShardedStepProof:
+    """Read a step proof, a sharded step proof or a proof bundle, told apart by its ``format``.
 
     A bundle may have up to :data:`pot.bundle.MAX_BUNDLE_BYTES`, a step proof up to
     :data:`MAX_STEP_PROOF_FILE_BYTES`.
@@ -82,11 +86,14 @@ def read_verifiable(path: Path) -> StepProof | Bundle:
     """
     from pot.bundle import BUNDLE_FORMAT, bundle_from_json
     from pot.proof import STEP_PROOF_FORMAT
+    from pot.shard.proof import SHARDED_STEP_PROOF_FORMAT, ShardedStepProof
 
     raw = read_limited(path, MAX_BUNDLE_BYTES)
     doc = loads_limited(raw, str(path), MAX_BUNDLE_BYTES)
     if isinstance(doc, dict) and doc.get("format") == BUNDLE_FORMAT:
         return bundle_from_json(doc)
+    if isinstance(doc, dict) and doc.get("format") == SHARDED_STEP_PROOF_FORMAT:
+        return ShardedStepProof.from_json(doc)
     if not isinstance(doc, dict) or doc.get("format") != STEP_PROOF_FORMAT:
         found = ("it is not a JSON object" if not isinstance(doc, dict)
                  else f"its format is {doc['format']!r}" if "format" in doc
@@ -450,15 +457,27 @@ def expected_from_json(path: Path) -> Expected:
     return Expected(**fields)
 
 
-def verify_item(item: StepProof | Bundle, circuit: Circuit, expected: Expected | None = None,
-                allow_dev_srs: bool = False, backend: str = DEFAULT_BACKEND) -> Verdict:
-    """Judge a parsed step proof (:func:`verify_step_proof`) or bundle (:func:`verify_bundle`)."""
+def verify_item(item: StepProof | Bundle | ShardedStepProof, circuit: Circuit | ShardedCircuit,
+                expected: Expected | None = None, allow_dev_srs: bool = False,
+                backend: str = DEFAULT_BACKEND) -> Verdict:
+    """Judge a parsed step proof (:func:`verify_step_proof`), sharded step proof
+    (:func:`pot.shard.verify.verify_sharded`, always by ezkl) or bundle (:func:`verify_bundle`)."""
+    from pot.shard.circuits import ShardedCircuit
+    from pot.shard.proof import ShardedStepProof
+
+    if isinstance(item, ShardedStepProof) or isinstance(circuit, ShardedCircuit):
+        if not isinstance(item, ShardedStepProof) or not isinstance(circuit, ShardedCircuit):
+            return Verdict(False, "wrong_circuit", detail=f"the file is for circuit {item.circuit_id}, "
+                           f"not the pinned {circuit.circuit_id}")
+        from pot.shard.verify import verify_sharded
+
+        return verify_sharded(item, circuit, allow_dev_srs)
     if isinstance(item, Bundle):
         return verify_bundle(item, circuit, expected, allow_dev_srs, backend)
     return verify_step_proof(item, circuit, allow_dev_srs, backend)
 
 
-def verify_file(path: Path, circuit: Circuit, expected: Expected | None = None,
+def verify_file(path: Path, circuit: Circuit | ShardedCircuit, expected: Expected | None = None,
                 allow_dev_srs: bool = False, backend: str = DEFAULT_BACKEND) -> Verdict:
     """Verify a step proof or a bundle file, told apart by its ``format`` field.
 
@@ -470,9 +489,9 @@ def verify_file(path: Path, circuit: Circuit, expected: Expected | None = None,
     return verify_item(read_verifiable(path), circuit, expected, allow_dev_srs, backend)
 
 
-def judge_file(path: Path, pinned: Mapping[str, Circuit], expected: Expected | None = None,
-               allow_dev_srs: bool = False, backend: str = DEFAULT_BACKEND
-               ) -> tuple[dict[str, Any], bool]:
+def judge_file(path: Path, pinned: Mapping[str, Circuit | ShardedCircuit],
+               expected: Expected | None = None, allow_dev_srs: bool = False,
+               backend: str = DEFAULT_BACKEND) -> tuple[dict[str, Any], bool]:
     """One file's entry of ``pot verify``: ``({"file", "valid", "reason", "detail"}, judged)``.
 
     The file is judged under the pinned circuit it names, or under the first pinned circuit when
@@ -491,14 +510,16 @@ def judge_file(path: Path, pinned: Mapping[str, Circuit], expected: Expected | N
         return {"file": str(path), "valid": False, "reason": reason, "detail": str(e)}, False
 
 
-_WORKER_STATE: tuple[dict[str, Circuit], Expected | None, bool, str] | None = None
+_WORKER_STATE: tuple[dict[str, Circuit | ShardedCircuit], Expected | None, bool, str] | None = None
 
 
 def _worker_init(circuit_paths: list[str], expected: Expected | None, allow_dev_srs: bool,
                  backend: str = DEFAULT_BACKEND) -> None:
     """A verifier worker process: load (and hash) the pinned circuits once, in the parent's order."""
     global _WORKER_STATE
-    loaded = [load_circuit(Path(p)) for p in circuit_paths]
+    from pot.shard.circuits import load_any_circuit
+
+    loaded = [load_any_circuit(Path(p)) for p in circuit_paths]
     _WORKER_STATE = ({c.circuit_id: c for c in loaded}, expected, allow_dev_srs, backend)
 
 
@@ -507,9 +528,9 @@ def _worker_judge(path: str) -> tuple[dict[str, Any], bool]:
     return judge_file(Path(path), *_WORKER_STATE)
 
 
-def judge_files(paths: Sequence[Path], pinned: Mapping[str, Circuit], expected: Expected | None = None,
-                allow_dev_srs: bool = False, workers: int = 1, backend: str = DEFAULT_BACKEND
-                ) -> Iterator[tuple[dict[str, Any], bool]]:
+def judge_files(paths: Sequence[Path], pinned: Mapping[str, Circuit | ShardedCircuit],
+                expected: Expected | None = None, allow_dev_srs: bool = False, workers: int = 1,
+                backend: str = DEFAULT_BACKEND) -> Iterator[tuple[dict[str, Any], bool]]:
     """:func:`judge_file` over ``paths``, yielded in the order of ``paths``.
 
     With ``workers > 1`` the files are judged by that many worker processes (``spawn``), each of
