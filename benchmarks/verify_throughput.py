@@ -183,7 +183,7 @@ def measure(circuit_path: Path, bundle_paths: list[Path], n_files: int, workers:
     """Every figure of the module docstring, in this (fresh) process."""
     from unittest import mock
 
-    from pot import verifier
+    from pot import proofcheck
     from pot.circuit import load_circuit
     from pot.protocol import bls
     from pot.verifier import read_verifiable
@@ -204,7 +204,7 @@ def measure(circuit_path: Path, bundle_paths: list[Path], n_files: int, workers:
     evm_rate, evm_seconds = _bundles_per_second(circuit, files, "evm")
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     pool_rate = _pool_bundles_per_second(circuit, files, workers)
-    with bls.using_backend(bls.PY_ECC), mock.patch.object(verifier, "_MINIMAL_PROOF_BYTES",
+    with bls.using_backend(bls.PY_ECC), mock.patch.object(proofcheck, "_MINIMAL_PROOF_BYTES",
                                                           _Forgetful()):
         old_rate, old_seconds = _bundles_per_second(circuit, files[:MAX_BASELINE_BUNDLES], "ezkl")
     return {

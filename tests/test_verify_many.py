@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from pot import verifier
+from pot import proofcheck, verifier
 from pot.bundle import dump_bundle
 from pot.circuit import Circuit
 from pot.cli import main
@@ -25,15 +25,15 @@ pytestmark = pytest.mark.ezkl
 @pytest.fixture
 def ezkl_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """A fresh minimal-length memo, and the length of every proof handed to ezkl from now on."""
-    monkeypatch.setattr(verifier, "_MINIMAL_PROOF_BYTES", {})
+    monkeypatch.setattr(proofcheck, "_MINIMAL_PROOF_BYTES", {})
     calls: list[int] = []
-    real = verifier.ezkl_verify
+    real = proofcheck.ezkl_verify
 
     def counting(circuit: Circuit, proof: bytes) -> bool:
         calls.append(len(proof))
         return real(circuit, proof)
 
-    monkeypatch.setattr(verifier, "ezkl_verify", counting)
+    monkeypatch.setattr(proofcheck, "ezkl_verify", counting)
     return calls
 
 
@@ -51,7 +51,7 @@ def test_the_cut_one_byte_check_runs_once_per_circuit_then_the_length_decides(
     assert verifier.verify_bundle(honest_round.bundle, tiny_circuit, None, True).ok
     # proof 0: verify, then verify without its last byte; proof 1: verify only (length known)
     assert ezkl_calls == [length, length - 1, length]
-    assert {tiny_circuit.circuit_id: length} == verifier._MINIMAL_PROOF_BYTES
+    assert {tiny_circuit.circuit_id: length} == proofcheck._MINIMAL_PROOF_BYTES
     ezkl_calls.clear()
     assert verifier.verify_bundle(honest_round.bundle, tiny_circuit, None, True).ok
     assert ezkl_calls == [length, length]
@@ -68,7 +68,7 @@ def test_a_padded_proof_still_gets_the_full_check_once_the_length_is_known(
     assert verdict.detail == f"the proof of step {honest_round.bundle.openings[1].index} carries " \
                              "bytes after its end"
     assert ezkl_calls == [length, length + len(tail), length + len(tail) - 1]
-    assert {tiny_circuit.circuit_id: length} == verifier._MINIMAL_PROOF_BYTES
+    assert {tiny_circuit.circuit_id: length} == proofcheck._MINIMAL_PROOF_BYTES
 
 
 def test_a_padded_proof_seen_first_teaches_nothing(honest_round: Any, tiny_circuit: Circuit,
@@ -76,18 +76,18 @@ def test_a_padded_proof_seen_first_teaches_nothing(honest_round: Any, tiny_circu
     step = honest_round.bundle.openings[0].proof
     padded = dataclasses.replace(step, proof=step.proof + b"\x00")
     assert verifier.verify_step_proof(padded, tiny_circuit, True).reason == "proof_trailing_bytes"
-    assert verifier._MINIMAL_PROOF_BYTES == {}
+    assert proofcheck._MINIMAL_PROOF_BYTES == {}
     assert verifier.verify_step_proof(step, tiny_circuit, True).ok
-    assert {tiny_circuit.circuit_id: len(step.proof)} == verifier._MINIMAL_PROOF_BYTES
+    assert {tiny_circuit.circuit_id: len(step.proof)} == proofcheck._MINIMAL_PROOF_BYTES
 
 
 def test_a_proof_of_another_length_than_the_remembered_one_gets_the_cut_check(
         honest_round: Any, tiny_circuit: Circuit, ezkl_calls: list[int]) -> None:
     step = honest_round.bundle.openings[0].proof
-    verifier._MINIMAL_PROOF_BYTES[tiny_circuit.circuit_id] = len(step.proof) + 1
+    proofcheck._MINIMAL_PROOF_BYTES[tiny_circuit.circuit_id] = len(step.proof) + 1
     assert verifier.verify_step_proof(step, tiny_circuit, True).ok
     assert ezkl_calls == [len(step.proof), len(step.proof) - 1]
-    assert {tiny_circuit.circuit_id: len(step.proof) + 1} == verifier._MINIMAL_PROOF_BYTES
+    assert {tiny_circuit.circuit_id: len(step.proof) + 1} == proofcheck._MINIMAL_PROOF_BYTES
 
 
 @pytest.mark.parametrize("name", [bls.PY_ECC, bls.MILAGRO])

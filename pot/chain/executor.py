@@ -167,7 +167,7 @@ from pot.economics.emission import emit_block
 from pot.economics.errors import EconomicsError
 from pot.economics.insurance import insurance_payout
 from pot.economics.slashing import release_block, slash_amount
-from pot.errors import PotError
+from pot.errors import PotError, VerifierError
 from pot.evm.gas import verification_gas
 from pot.protocol.challenge import BEACON_DELAY_BLOCKS, mix_reveal, round_beacon
 from pot.protocol.keys import verify as bls_verify
@@ -1278,6 +1278,10 @@ class Executor:
             verdict = verify(bundle, context)
         except NoVerifierError:
             raise  # the node cannot judge: revert, record nothing
+        except VerifierError as e:  # the node's verifier (its EVM, a worker) failed: node-local
+            raise VerifierFaultError(
+                f"the verifier failed ({type(e).__name__}: {e}); nothing is recorded, retry"
+            ) from e
         except PotError:
             return "rejected", REASON_MALFORMED, U64(0)
         except Exception as e:  # MemoryError included: node-local, never consensus state

@@ -29,10 +29,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pot.jsonio import read_json_limited
+from pot.proofcheck import PROOF_FAILURES, VALID, check_proof
 from pot.shard.circuits import ShardedCircuit
 from pot.shard.proof import ShardedStepProof
 from pot.tensors import G1_POINT_BYTES
-from pot.verifier import _PROOF_FAILURES, VALID, Verdict, check_proof
+from pot.verdict import Verdict
 
 MAX_SHARDED_FILE_BYTES = 1 << 28
 
@@ -127,5 +128,5 @@ def verify_sharded(step: ShardedStepProof, sc: ShardedCircuit, allow_dev_srs: bo
     for shard, proof in zip(sc.plan.shards, step.shards, strict=True):
         reason = check_proof(sc.kinds[shard.kind], proof.proof)
         if reason is not None:
-            return _reject(reason, _PROOF_FAILURES[reason].format(which=f"shard {shard.name}'s proof"))
+            return _reject(reason, PROOF_FAILURES[reason].format(which=f"shard {shard.name}'s proof"))
     return VALID
