@@ -61,7 +61,7 @@ from pot.chain.hooks import (
     weights_commitment,
 )
 from pot.chain.tx import Tx, encode_args, sign_reveal
-from pot.errors import MalformedInputError
+from pot.errors import EvmError, MalformedInputError, VerifierError
 from pot.protocol.challenge import round_beacon
 
 
@@ -312,6 +312,8 @@ def test_an_unreadable_bundle_is_recorded_as_malformed(tmp_path: Path) -> None:
     [
         _raising(ValueError("bug in the verifier")),
         _raising(MemoryError()),
+        _raising(EvmError("the pinned verifier's bytecode does not match its keccak256")),
+        _raising(VerifierError("a verifier worker died")),
         lambda b, c: "yes",
         lambda b, c: Verdict(True, "ok", 0),
         lambda b, c: Verdict(True, "fine", 5),
@@ -321,7 +323,7 @@ def test_an_unreadable_bundle_is_recorded_as_malformed(tmp_path: Path) -> None:
         lambda b, c: Verdict(True, "ok", True),  # type: ignore[arg-type]
     ],
     ids=[
-        "crash", "out-of-memory", "not-a-verdict", "zero-samples", "ok-with-reason",
+        "crash", "out-of-memory", "evm-setup", "worker-died", "not-a-verdict", "zero-samples", "ok-with-reason",
         "rejected-as-ok", "bad-reason", "validator-side-reason", "bool-samples",
     ],
 )
