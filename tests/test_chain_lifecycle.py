@@ -323,8 +323,8 @@ def test_an_unreadable_bundle_is_recorded_as_malformed(tmp_path: Path) -> None:
         lambda b, c: Verdict(True, "ok", True),  # type: ignore[arg-type]
     ],
     ids=[
-        "crash", "out-of-memory", "evm-setup", "worker-died", "not-a-verdict", "zero-samples", "ok-with-reason",
-        "rejected-as-ok", "bad-reason", "validator-side-reason", "bool-samples",
+        "crash", "out-of-memory", "evm-setup", "worker-died", "not-a-verdict", "zero-samples",
+        "ok-with-reason", "rejected-as-ok", "bad-reason", "validator-side-reason", "bool-samples",
     ],
 )
 def test_a_node_local_verifier_fault_records_nothing_and_may_be_retried(

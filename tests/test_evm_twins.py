@@ -29,7 +29,8 @@ from pot.evm.backend import (
 )
 from pot.fixtures.bundles import replay
 from pot.proof import StepProof
-from pot.verifier import BACKENDS, check_proof, verify_step_proof
+from pot.proofcheck import BACKENDS, check_proof
+from pot.verifier import verify_step_proof
 from pot.vka import derive_vka
 
 REPO = Path(__file__).resolve().parents[1]

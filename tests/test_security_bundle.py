@@ -28,10 +28,10 @@ from pot.circuit import Circuit
 from pot.cli import main
 from pot.errors import MalformedInputError
 from pot.fuzz import BundleTarget, case_rng
+from pot.proofcheck import ezkl_verify
 from pot.protocol.keys import derive_secret_key, public_key
 from pot.verifier import (
     Expected,
-    ezkl_verify,
     load_step_proof_bytes,
     verify_bundle,
     verify_step_proof,

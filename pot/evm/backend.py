@@ -6,7 +6,7 @@ pinned reusable verifier (:mod:`pot.evm.artifact`) is deployed into it once, eac
 shard circuit), and every step proof is one ``verifyProof(proof, [], vka)`` call, whose gas is
 what the chain charges for it.
 
-:meth:`EvmVerifier.check` answers what :func:`pot.verifier.check_proof` answers for ezkl, with
+:meth:`EvmVerifier.check` answers what :func:`pot.proofcheck.check_proof` answers for ezkl, with
 the same reason codes, so the two backends are twins (``tests/test_evm_twins.py``):
 
 ======================== ==========================================================================
