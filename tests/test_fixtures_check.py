@@ -146,7 +146,7 @@ def break_case(case: dict[str, Any], how: str) -> None:
     ("how", "why"),
     [
         ("unknown_format", 'unknown format "gossip"; this pot reads aggregation, bundles, challenge, '
-                           "economics, hyperparams, merkle, train_request"),
+                           "economics, hyperparams, lifecycle, merkle, train_request"),
         ("newer_version", "_info.format_version is 2; this pot reads version 1"),
         ("no_info", "a case is an object with the keys _info, input, and expected or expected_error"),
         ("extra_key", "a case is an object with the keys _info, input, and expected or expected_error"),

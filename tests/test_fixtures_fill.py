@@ -116,10 +116,17 @@ def test_train_request_outputs_agree_with_eth_abi_and_the_job_id_rule(filled: Pa
             b"\x14" + int(given["chain_id"]).to_bytes(8, "big") + bytes.fromhex(given["caller"][2:])
             + int(given["nonce"]).to_bytes(8, "big") + calldata
         )
-        assert case["expected"] == {
+        expected = dict(case["expected"])
+        root = expected.pop("state_root")
+        assert expected == {
             "job_id": "0x" + keccak(preimage).hex(),
             "gas_used": str(30_000 + 12 * len(calldata)),
         }, name
+        assert len(bytes.fromhex(root[2:])) == 32, name
+    # The gas limit is not state: requests that differ only in it commit the same root, and
+    # requests with different job ids commit different roots.
+    pairs = {(c["expected"]["job_id"], c["expected"]["state_root"]) for c in valid.values()}
+    assert len({job for job, _ in pairs}) == len({root for _, root in pairs}) == len(pairs)
 
 
 def test_train_request_edge_values(filled: Path) -> None:
