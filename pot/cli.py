@@ -244,17 +244,37 @@ def prove(spec_name: str, checkpoint: Path | None, data_file: Path | None,
 
 def _build(spec: Any, srs: Path | None, sharded: bool | None, shard_logrows: int,
            tile_rows: tuple[int, ...], circuits_dir: Path, progress: Callable[[str], None]) -> Any:
-    """The spec's monolithic circuit, or its sharded one (asked for, or needed by memory)."""
+    """The spec's monolithic circuit, or its sharded one (asked for, or needed by memory).
+
+    Raises
+    ------
+    SetupError
+        If the monolithic circuit is predicted not to fit (:func:`pot.cost.check_fits`) and the
+        spec cannot be sharded to fit either; the message gives both reasons.
+    """
     from pot.circuit import build_circuit
-    from pot.shard.circuits import build_sharded, choose_tile_rows, monolithic_fits
+    from pot.cost import check_fits
+    from pot.errors import SetupError, SpecError
+    from pot.shard.circuits import build_sharded, choose_tile_rows
     from pot.shard.plan import ShardPlan
 
-    if sharded is False or (sharded is None and monolithic_fits(spec)):
+    if sharded is False:
         return build_circuit(spec, circuits_dir, srs=srs, progress=progress)
-    from pot.errors import SpecError
-
+    unfit: SetupError | None = None
+    if sharded is None:
+        try:
+            check_fits(spec)
+        except SetupError as e:
+            unfit = e  # too large as one circuit: shard it
+        else:
+            return build_circuit(spec, circuits_dir, srs=srs, progress=progress)
     progress("choosing tiles")
-    tiles = tile_rows or choose_tile_rows(spec, shard_logrows)
+    try:
+        tiles = tile_rows or choose_tile_rows(spec, shard_logrows)
+    except (SetupError, SpecError) as e:
+        if unfit is None:
+            raise
+        raise SetupError(f"{unfit}; nor does it fit as shards at logrows {shard_logrows}: {e}") from e
     try:
         plan = ShardPlan(spec, tuple(tiles))
     except SpecError as e:

@@ -48,22 +48,22 @@ def test_the_cut_one_byte_check_runs_once_per_circuit_then_the_length_decides(
         honest_round: Any, tiny_circuit: Circuit, ezkl_calls: list[int]) -> None:
     length = len(honest_round.bundle.openings[0].proof.proof)
     assert {len(o.proof.proof) for o in honest_round.bundle.openings} == {length}
-    assert verifier.verify_bundle(honest_round.bundle, tiny_circuit, None, True).ok
+    assert verifier.verify_bundle(honest_round.bundle, tiny_circuit, None, True, "ezkl").ok
     # proof 0: verify, then verify without its last byte; proof 1: verify only (length known)
     assert ezkl_calls == [length, length - 1, length]
     assert {tiny_circuit.circuit_id: length} == proofcheck._MINIMAL_PROOF_BYTES
     ezkl_calls.clear()
-    assert verifier.verify_bundle(honest_round.bundle, tiny_circuit, None, True).ok
+    assert verifier.verify_bundle(honest_round.bundle, tiny_circuit, None, True, "ezkl").ok
     assert ezkl_calls == [length, length]
 
 
 @pytest.mark.parametrize("tail", [b"\x00", b"\x07" * 64])
 def test_a_padded_proof_still_gets_the_full_check_once_the_length_is_known(
         honest_round: Any, tiny_circuit: Circuit, ezkl_calls: list[int], tail: bytes) -> None:
-    assert verifier.verify_bundle(honest_round.bundle, tiny_circuit, None, True).ok
+    assert verifier.verify_bundle(honest_round.bundle, tiny_circuit, None, True, "ezkl").ok
     length = len(honest_round.bundle.openings[0].proof.proof)
     ezkl_calls.clear()
-    verdict = verifier.verify_bundle(_padded(honest_round, tail), tiny_circuit, None, True)
+    verdict = verifier.verify_bundle(_padded(honest_round, tail), tiny_circuit, None, True, "ezkl")
     assert verdict.reason == "proof_trailing_bytes"
     assert verdict.detail == f"the proof of step {honest_round.bundle.openings[1].index} carries " \
                              "bytes after its end"
@@ -75,9 +75,9 @@ def test_a_padded_proof_seen_first_teaches_nothing(honest_round: Any, tiny_circu
                                                    ezkl_calls: list[int]) -> None:
     step = honest_round.bundle.openings[0].proof
     padded = dataclasses.replace(step, proof=step.proof + b"\x00")
-    assert verifier.verify_step_proof(padded, tiny_circuit, True).reason == "proof_trailing_bytes"
+    assert verifier.verify_step_proof(padded, tiny_circuit, True, "ezkl").reason == "proof_trailing_bytes"
     assert proofcheck._MINIMAL_PROOF_BYTES == {}
-    assert verifier.verify_step_proof(step, tiny_circuit, True).ok
+    assert verifier.verify_step_proof(step, tiny_circuit, True, "ezkl").ok
     assert {tiny_circuit.circuit_id: len(step.proof)} == proofcheck._MINIMAL_PROOF_BYTES
 
 
@@ -85,7 +85,7 @@ def test_a_proof_of_another_length_than_the_remembered_one_gets_the_cut_check(
         honest_round: Any, tiny_circuit: Circuit, ezkl_calls: list[int]) -> None:
     step = honest_round.bundle.openings[0].proof
     proofcheck._MINIMAL_PROOF_BYTES[tiny_circuit.circuit_id] = len(step.proof) + 1
-    assert verifier.verify_step_proof(step, tiny_circuit, True).ok
+    assert verifier.verify_step_proof(step, tiny_circuit, True, "ezkl").ok
     assert ezkl_calls == [len(step.proof), len(step.proof) - 1]
     assert {tiny_circuit.circuit_id: len(step.proof) + 1} == proofcheck._MINIMAL_PROOF_BYTES
 
@@ -97,8 +97,8 @@ def test_a_real_bundle_gets_the_same_verdicts_under_both_bls_backends(
     bad_sig[-1] ^= 1
     tampered = dataclasses.replace(honest_round.bundle, signature=bytes(bad_sig))
     with bls.using_backend(name):
-        assert verifier.verify_bundle(honest_round.bundle, tiny_circuit, None, True).reason == "ok"
-        assert verifier.verify_bundle(tampered, tiny_circuit, None, True).reason == "bad_signature"
+        assert verifier.verify_bundle(honest_round.bundle, tiny_circuit, None, True, "ezkl").reason == "ok"
+        assert verifier.verify_bundle(tampered, tiny_circuit, None, True, "ezkl").reason == "bad_signature"
 
 
 # ---- pot verify over many files --------------------------------------------------------------

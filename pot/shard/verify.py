@@ -126,7 +126,8 @@ def verify_sharded(step: ShardedStepProof, sc: ShardedCircuit, allow_dev_srs: bo
     if failed is not None:
         return failed
     for shard, proof in zip(sc.plan.shards, step.shards, strict=True):
-        reason = check_proof(sc.kinds[shard.kind], proof.proof)
+        reason = check_proof(sc.kinds[shard.kind], proof.proof, "ezkl")  # the EVM path: not yet
         if reason is not None:
-            return _reject(reason, PROOF_FAILURES[reason].format(which=f"shard {shard.name}'s proof"))
+            return _reject(reason, PROOF_FAILURES[reason].format(
+                which=f"shard {shard.name}'s proof", backend="ezkl"))
     return VALID
