@@ -59,7 +59,9 @@ def _failure(error: BaseException, message: str, code: int,
              kwargs: dict[str, Any]) -> PotClickException:
     """The exception that ends a failed command; under ``--json`` the error printed on stdout."""
     if kwargs.get("as_json"):
-        kind = "Interrupted" if isinstance(error, KeyboardInterrupt) else type(error).__name__
+        kind = ("Interrupted" if isinstance(error, KeyboardInterrupt)
+                else "UsageError" if isinstance(error, PotClickException)
+                else type(error).__name__)
         emit_json({"error": {"kind": kind, "message": message}, "exit_code": code})
     return PotClickException(message, code)
 
