@@ -226,8 +226,11 @@ def load_circuit(path: Path, check_files: bool = True) -> Circuit:
     return Circuit(path=path, manifest=manifest)
 
 
-def find_circuit(circuit_id: str, root: Path) -> Circuit:
+def find_circuit(circuit_id: str, root: Path, load: Callable[[Path], Any] | None = None) -> Any:
     """Find the circuit with ``circuit_id`` among the folders under ``root``.
+
+    ``load`` reads the folder found (default :func:`load_circuit`;
+    :func:`pot.shard.circuits.load_any_circuit` for a monolithic or sharded one).
 
     Raises
     ------
@@ -241,7 +244,7 @@ def find_circuit(circuit_id: str, root: Path) -> Circuit:
             except (OSError, json.JSONDecodeError, UnicodeDecodeError):
                 continue
             if isinstance(manifest, dict) and manifest.get("circuit_id") == circuit_id:
-                return load_circuit(mpath.parent)
+                return (load or load_circuit)(mpath.parent)
     raise CircuitError(f"no circuit {circuit_id} under {root}; build it with `pot setup`")
 
 

@@ -368,16 +368,8 @@ def find_any_circuit(circuit_id: str, root: Path) -> Circuit | ShardedCircuit:
     """
     from pot.circuit import find_circuit
 
-    if root.is_dir():
-        for mpath in sorted(root.glob("*/manifest.json")):
-            try:
-                manifest = json.loads(mpath.read_text())
-            except (OSError, json.JSONDecodeError, UnicodeDecodeError):
-                continue
-            if (isinstance(manifest, dict) and manifest.get("format") == SHARDED_FORMAT
-                    and manifest.get("circuit_id") == circuit_id):
-                return load_sharded(mpath.parent)
-    return find_circuit(circuit_id, root)
+    found: Circuit | ShardedCircuit = find_circuit(circuit_id, root, load_any_circuit)
+    return found
 
 
 def monolithic_fits(spec: ModelSpec, budget_bytes: int | None = None) -> bool:
